@@ -1,0 +1,25 @@
+"""nngrader: a sandboxed grader for the SimpleNN (784 -> 64 -> 10) MNIST challenge.
+
+The library is the product; the `nngrader` command only parses, calls and renders:
+
+    from grader import grade_submission
+    report = grade_submission("my_nn.py", sandbox="local")
+    print(report.score, report.max_score)
+"""
+
+from importlib.metadata import PackageNotFoundError, version
+
+try:
+    __version__ = version("nngrader")
+except PackageNotFoundError:  # running from a source tree without installing
+    __version__ = "0.0.0+dev"
+
+from grader.api import grade_submission  # noqa: E402
+from grader.errors import DataError, GraderError, RubricError, SandboxError, SubmissionError  # noqa: E402
+from grader.models import CheckResult, Report, Status  # noqa: E402
+from grader.rubric import Rubric, load_rubric  # noqa: E402
+
+__all__ = [
+    "CheckResult", "DataError", "GraderError", "Report", "Rubric", "RubricError", "SandboxError", "Status",
+    "SubmissionError", "__version__", "grade_submission", "load_rubric",
+]

@@ -1,0 +1,75 @@
+"""The `local` sandbox: a child process with resource limits. NOT isolated.
+
+It runs the harness with this Python, in a new session (so the whole process group can be killed),
+with RLIMIT_AS / RLIMIT_FSIZE / RLIMIT_CORE limits and a wall-time limit enforced by killing the group.
+It does not stop network access, file reads or a determined fork bomb: use Docker for untrusted code.
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+
+from grader.harness import HARNESS_PATH
+from grader.sandbox.base import SandboxLimits, StageOutcome, StageRequest, classify_exit
+
+
+def thread_env(cpus: float) -> dict[str, str]:
+    """BLAS/OpenMP thread counts matched to the CPU quota (more threads than cores only thrash)."""
+    threads = str(max(1, int(cpus)))
+    return {name: threads for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")}
+
+
+def _limiter(limits: SandboxLimits) -> Callable[[], None]:
+    def apply() -> None:
+        memory = limits.memory_mb * 2**20
+        resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+        fsize = limits.file_mb * 2**20
+        resource.setrlimit(resource.RLIMIT_FSIZE, (fsize, fsize))
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+
+    return apply
+
+
+class LocalSandbox:
+    """Runs each stage as a resource-limited child process of this Python (no isolation)."""
+
+    name = "local"
+
+    def describe(self) -> str | None:
+        return sys.executable
+
+    def run_stage(self, request: StageRequest) -> StageOutcome:
+        out_dir = request.stage_dir / "out"
+        command = [sys.executable, "-I", str(HARNESS_PATH), str(request.stage_dir / "in"), str(out_dir),
+                   str(request.stage_dir / "submission.py")]
+        if request.data_dir is not None:
+            command.append(str(request.data_dir))
+        env = {"PATH": "/usr/bin:/bin", "HOME": str(request.stage_dir), **thread_env(request.limits.cpus)}
+        start = time.perf_counter()
+        with open(out_dir / "stdout.log", "wb") as stdout, open(out_dir / "stderr.log", "wb") as stderr:
+            process = subprocess.Popen(command, cwd=request.stage_dir, env=env, stdin=subprocess.DEVNULL,
+                                       stdout=stdout, stderr=stderr, start_new_session=True,
+                                       preexec_fn=_limiter(request.limits))
+            timed_out = False
+            try:
+                code = process.wait(timeout=request.limits.timeout_s)
+            except subprocess.TimeoutExpired:
+                timed_out = True
+            finally:
+                # Kill the whole session: children the submission started die with it.
+                try:
+                    os.killpg(process.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+                code = process.wait()
+        status, message, sig = classify_exit(request.stage, code, out_dir, request.limits,
+                                             timed_out=timed_out, oom_killed=False)
+        return StageOutcome(stage=request.stage, status=status, message=message, exit_code=code, signal=sig,
+                            duration_s=time.perf_counter() - start, out_dir=out_dir)
+
