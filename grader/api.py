@@ -195,7 +195,7 @@ def grade_submission(path: str | Path, *, rubric: str | Path | LoadedRubric | No
         required_ok = all(results[c.id].status is Status.PASS for c in loaded.rubric.checks if c.required)
         return Report(
             submission=str(path), student=student, score=score, max_score=loaded.rubric.max_score,
-            passed=score >= loaded.rubric.pass_mark and required_ok and not quick,
+            passed=score >= loaded.rubric.pass_mark and required_ok,
             pass_mark=loaded.rubric.pass_mark, checks=checks,
             notes=sandbox_notes + _notes(grading), losses=_losses(grading),
             stdout=grading.logs("stdout.log"), stderr=grading.logs("stderr.log"),
