@@ -39,7 +39,7 @@ class Architecture(StrictModel):
     def parameter_shapes(self) -> dict[str, tuple[int, int]]:
         """Expected parameter shapes: W1 (784,64), b1 (1,64), W2 (64,10), b2 (1,10) for the default."""
         shapes: dict[str, tuple[int, int]] = {}
-        for i, (fan_in, fan_out) in enumerate(zip(self.layers, self.layers[1:]), start=1):
+        for i, (fan_in, fan_out) in enumerate(zip(self.layers[:-1], self.layers[1:], strict=True), start=1):
             shapes[f"W{i}"] = (fan_in, fan_out)
             shapes[f"b{i}"] = (1, fan_out)
         return shapes
@@ -49,7 +49,8 @@ class Limits(StrictModel):
     """Sandbox limits. Command-line flags override them."""
 
     load_timeout_s: float = Field(default=30, gt=0, le=600, description="Time to import the file and build the model.")
-    probe_timeout_s: float = Field(default=60, gt=0, le=600, description="Time for the forward/gradient/momentum probes.")
+    probe_timeout_s: float = Field(default=60, gt=0, le=600,
+                                   description="Time for the forward/gradient/momentum probes.")
     train_timeout_s: float = Field(default=300, gt=0, le=3600, description="Time for train() plus evaluation.")
     memory_mb: int = Field(default=2048, ge=256, description="Memory limit (swap equals it: no swapping).")
     cpus: float = Field(default=1.0, gt=0, description="CPU quota in cores; BLAS threads are matched to it.")

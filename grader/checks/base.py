@@ -6,6 +6,7 @@ compare them with what the host computed itself. They never run student code.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -35,9 +36,10 @@ def passed(message: str, **details: Detail) -> Verdict:
     return Verdict(Status.PASS, message, details=details)
 
 
-def failed(diagnosis: str, message: str, *, status: Status = Status.FAIL, **details: Detail) -> Verdict:
+def failed(diagnosis: str, message: str, *, status: Status = Status.FAIL,
+           details: Mapping[str, Detail] | None = None, **more: Detail) -> Verdict:
     """A failure with its diagnosis code and the matching hint."""
-    return Verdict(status, message, diagnosis=diagnosis, hint=hint(diagnosis), details=details)
+    return Verdict(status, message, diagnosis=diagnosis, hint=hint(diagnosis), details={**(details or {}), **more})
 
 
 @dataclass

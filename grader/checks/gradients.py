@@ -69,7 +69,7 @@ def check_gradients(check: GradientsCheck, evidence: Evidence) -> Verdict:
                       f"returned as {meta.form})", form=meta.form, **errors)
     diagnosis = min(wrong.values(), key=PRIORITY.index)
     listed = ", ".join(f"{name}: {d.replace('_', ' ')}" for name, d in wrong.items())
-    return failed(diagnosis, f"wrong gradients for {listed}", form=meta.form, **errors)
+    return failed(diagnosis, f"wrong gradients for {listed}", details={"form": meta.form, **errors})
 
 
 def _fit(got: np.ndarray | None, want: np.ndarray) -> np.ndarray:

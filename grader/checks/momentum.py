@@ -58,7 +58,7 @@ def check_momentum(check: MomentumCheck, evidence: Evidence) -> Verdict:
             grads.append(flatten(reference.gradients(params, X, y)))
     except (UntrustedDataError, KeyError, ValueError) as exc:
         return failed("not_observable", f"the recorded training steps could not be read: {exc}")
-    updates = [after - before for before, after in zip(snapshots, snapshots[1:])]
+    updates = [after - before for before, after in zip(snapshots[:-1], snapshots[1:], strict=True)]
     if not any(np.any(u) for u in updates):
         return failed("no_updates", "the weights did not change between calls of backward()")
     shares = previous_update_share(updates, grads[:-1])
@@ -67,4 +67,4 @@ def check_momentum(check: MomentumCheck, evidence: Evidence) -> Verdict:
     if median >= check.min_coefficient:
         return passed(f"each update carries about {median:.2f} of the previous one (momentum)", **details)
     return failed("no_momentum", f"each update carries {median:.2f} of the previous one: plain SGD "
-                  f"(momentum needs about 0.9; at least {check.min_coefficient:g})", **details)
+                  f"(momentum needs about 0.9; at least {check.min_coefficient:g})", details=details)

@@ -15,14 +15,14 @@ Activation = Callable[[np.ndarray], np.ndarray]
 
 
 def relu(z: np.ndarray) -> np.ndarray:
-    return np.maximum(z, 0.0)
+    return np.asarray(np.maximum(z, 0.0))
 
 
 def softmax(logits: np.ndarray, axis: int = 1) -> np.ndarray:
     """Softmax with the max shift, so logits in the thousands stay finite."""
     shifted = logits - logits.max(axis=axis, keepdims=True)
     exp = np.exp(shifted)
-    return exp / exp.sum(axis=axis, keepdims=True)
+    return np.asarray(exp / exp.sum(axis=axis, keepdims=True))
 
 
 def n_layers(params: Params) -> int:

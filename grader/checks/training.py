@@ -62,7 +62,7 @@ def check_loss_decrease(check: LossDecreaseCheck, evidence: Evidence) -> Verdict
     if loss_after <= loss_before * (1 - check.min_relative_decrease):
         return passed(f"loss fell from {loss_before:.3f} to {loss_after:.3f}", **details)
     return failed("loss_not_decreasing", f"loss went from {loss_before:.3f} to {loss_after:.3f} "
-                  f"(needs a {check.min_relative_decrease:.0%} drop)", **details)
+                  f"(needs a {check.min_relative_decrease:.0%} drop)", details=details)
 
 
 def check_accuracy(check: AccuracyCheck, evidence: Evidence) -> Verdict:

@@ -7,6 +7,7 @@ It does not stop network access, file reads or a determined fork bomb: use Docke
 
 from __future__ import annotations
 
+import contextlib
 import os
 import resource
 import signal
@@ -63,10 +64,8 @@ class LocalSandbox:
                 timed_out = True
             finally:
                 # Kill the whole session: children the submission started die with it.
-                try:
+                with contextlib.suppress(ProcessLookupError):
                     os.killpg(process.pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
                 code = process.wait()
         status, message, sig = classify_exit(request.stage, code, out_dir, request.limits,
                                              timed_out=timed_out, oom_killed=False)
