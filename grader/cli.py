@@ -150,6 +150,56 @@ def rubric_schema() -> None:
 
 
 @main.group()
+def image() -> None:
+    """Build the Docker grading image."""
+
+
+@image.command("build")
+@click.option("--offline/--online", default=True, show_default=True,
+              help="--offline: debootstrap a minimal Debian (no registry needed); --online: FROM python:slim.")
+@click.option("--mirror", help="Debian mirror for --offline [default: from /etc/apt sources].")
+@click.option("--rootfs", type=click.Path(file_okay=False, path_type=Path),
+              help="Where --offline builds the root file system [default: a temporary folder].")
+@click.option("--force", is_flag=True, help="Rebuild even when the image exists.")
+@friendly_errors
+def image_build(offline: bool, mirror: str | None, rootfs: Path | None, force: bool) -> None:
+    """Build the grading image (Python 3 + NumPy with OpenBLAS, non-root user, no data).
+
+    \b
+    Example:
+      nngrader image build --offline
+    """
+    from grader.sandbox import image as images
+
+    client = images.docker_client()
+    if offline:
+        info = images.build_offline(client, mirror, rootfs, force=force)
+    else:
+        info = images.build_online(client, force=force)
+    click.echo(f"image {info.tag}: {info.method} in {info.seconds:.1f} s")
+
+
+@main.command()
+@data_dir_option
+def doctor(data_dir: Path | None) -> None:
+    """Check the Docker engine, the grading image, the sandbox and MNIST; say how to fix each.
+
+    \b
+    Example:
+      nngrader doctor
+    """
+    from grader.sandbox import image as images
+
+    items = images.doctor(data_dir)
+    for item in items:
+        mark = click.style("ok  ", fg="green") if item.ok else click.style("FAIL", fg="red")
+        click.echo(f"{mark} {item.name}: {item.detail}")
+        if not item.ok and item.fix:
+            click.echo(f"     fix: {item.fix}")
+    sys.exit(0 if all(item.ok for item in items) else 1)
+
+
+@main.group()
 def data() -> None:
     """Download and verify MNIST."""
 
@@ -187,3 +237,84 @@ def data_verify(data_dir: Path | None) -> None:
     folder = resolve_data_dir(data_dir)
     verify(folder)
     click.echo(f"MNIST in {folder}: all four files present, checksums match")
+
+
+@main.group()
+def gradescope() -> None:
+    """Package nngrader as a Gradescope autograder."""
+
+
+@gradescope.command("package")
+@click.option("--out", "out", type=click.Path(dir_okay=False, path_type=Path), default=Path("autograder.zip"),
+              show_default=True, help="Zip file to write.")
+@click.option("--rubric", default=None, help="Rubric YAML file or built-in name [default: mini_challenge].")
+@click.option("--pip-spec", default="nngrader", show_default=True,
+              help="What setup.sh installs with pip, e.g. 'nngrader==0.1.0' or a git URL of the course's fork.")
+@click.option("--grader-source", type=click.Path(exists=True, path_type=Path),
+              help="Ship this nngrader source tree (or wheel/sdist) in the zip and install it instead of --pip-spec.")
+@friendly_errors
+def gradescope_package(out: Path, rubric: str | None, pip_spec: str, grader_source: Path | None) -> None:
+    """Build the autograder zip to upload to a Gradescope programming assignment.
+
+    \b
+    Example:
+      nngrader gradescope package --out autograder.zip
+      nngrader gradescope package --rubric my_rubric.yaml --pip-spec 'nngrader==0.1.0'
+    """
+    from grader.gradescope_package import build_autograder_zip
+
+    path = build_autograder_zip(out, rubric_path=rubric, grader_source=grader_source, pip_spec=pip_spec)
+    click.echo(f"Gradescope autograder written to {path}: upload it as the assignment's autograder "
+               "(Ubuntu 22.04+ base image).")
+
+
+@main.command()
+@click.argument("class_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Output folder: reports/, grades.csv, summary.html (and canvas.csv).")
+@click.option("--jobs", "-j", type=click.IntRange(min=1),
+              help="Submissions graded in parallel [default: CPU cores // the rubric's CPU quota].")
+@click.option("--resume", is_flag=True, help="Reuse reports already in --out that were graded under the same "
+                                             "submission, rubric, grader version and options.")
+@click.option("--rubric", default=None, help="Rubric YAML file or built-in name [default: mini_challenge].")
+@sandbox_option
+@data_dir_option
+@click.option("--seed", type=int, help="One seed for every student (default: derived from each submission, "
+                                       "so re-runs give the same grades).")
+@click.option("--quick", is_flag=True, help="Fast preview: short training on a subset. Not grades.")
+@click.option("--canvas-assignment", metavar='"TITLE (ID)"',
+              help="Also write canvas.csv for Canvas's gradebook import, e.g. \"Digit recognizer (12345)\".")
+@friendly_errors
+def batch(class_dir: Path, out_dir: Path, jobs: int | None, resume: bool, rubric: str | None, sandbox: str,
+          data_dir: Path | None, seed: int | None, quick: bool, canvas_assignment: str | None) -> None:
+    """Grade every submission in CLASS_DIR and write a gradebook.
+
+    CLASS_DIR may hold alice.py files, one folder per student, GitHub Classroom clones
+    (digits-alice/), .zip archives and .ipynb notebooks. Exit code 0 when the batch completed
+    (even if some students failed or could not be graded), 130 when interrupted, 2 on errors
+    that stop the whole batch.
+
+    \b
+    Example:
+      nngrader batch submissions/ --out results/
+      nngrader batch submissions/ --out results/ --resume --jobs 2
+      nngrader batch submissions/ --out results/ --canvas-assignment "Digit recognizer (12345)"
+    """
+    from grader.batch import grade_batch
+    from grader.batch.progress import make_progress
+
+    with make_progress() as progress:
+        result = grade_batch(class_dir, out_dir=out_dir, rubric=rubric, sandbox=sandbox, data_dir=data_dir,
+                             jobs=jobs, resume=resume, seed=seed, quick=quick, progress=progress,
+                             canvas_assignment=canvas_assignment)
+    graded = [r.report for r in result.records if r.report is not None]
+    mean = f", mean {sum(r.score for r in graded) / len(graded):.1f}/{graded[0].max_score:g}" if graded else ""
+    state = "interrupted" if result.interrupted else "done"
+    click.echo(f"{state}: {len(result.records)}/{result.discovered} submissions ({result.graded_now} graded now, "
+               f"{result.reused} reused), {result.passed} passed, {result.errors} grader error(s){mean} "
+               f"in {result.duration_s:.0f} s")
+    for path in (result.grades_csv, result.canvas_csv, result.summary_html):
+        if path is not None:
+            click.echo(f"  {path}")
+    click.echo(f"  {result.out_dir / 'reports'}/<student>.json")
+    sys.exit(130 if result.interrupted else 0)
