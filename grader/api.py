@@ -55,7 +55,7 @@ class _Grading:
     """One grading run: the work folder, the sandbox and the stages run so far."""
 
     def __init__(self, source: str, loaded: LoadedRubric, sandbox: Sandbox, seed: int, quick: bool,
-                 overrides: dict[str, Any], data_dir: Path | None) -> None:
+                 overrides: dict[str, Any], data_dir: Path | None, filename: str) -> None:
         self.source, self.rubric, self.sandbox, self.seed, self.quick = source, loaded.rubric, sandbox, seed, quick
         self.overrides = overrides
         self.prepared = mnist.prepare(data_dir)
@@ -63,7 +63,8 @@ class _Grading:
         self.train_samples = self.rubric.quick_samples if quick else len(arrays["train_labels"])
         self.inputs = choose(self.rubric, arrays, seed, train_samples=self.train_samples)
         self.workdir = Path(tempfile.mkdtemp(prefix="nngrader-"))
-        self.evidence = Evidence(rubric=self.rubric, source=source, inputs=self.inputs, quick=quick)
+        self.evidence = Evidence(rubric=self.rubric, source=source, inputs=self.inputs, quick=quick,
+                                 filename=filename)
         self.timings: list[StageTiming] = []
 
     def request(self, stage: str) -> dict[str, Any]:
@@ -100,6 +101,8 @@ class _Grading:
 def _skip_reason(check_deps: list[str], results: dict[str, CheckResult]) -> str | None:
     for dep in check_deps:
         result = results[dep]
+        if result.status is Status.SKIPPED:
+            return result.message  # already names the check that failed first
         if result.status is not Status.PASS:
             because = f" ({result.message})" if result.message else ""
             return f"skipped: '{dep}' did not pass{because}"
@@ -187,7 +190,8 @@ def grade_submission(path: str | Path, *, rubric: str | Path | LoadedRubric | No
     box, sandbox_notes = select_sandbox(sandbox) if isinstance(sandbox, str) else (sandbox, [])
     seed = secrets.randbelow(2**31) if seed is None else seed
     overrides = {"train_timeout_s": timeout_s, "memory_mb": memory_mb, "cpus": cpus}
-    grading = _Grading(source, loaded, box, seed, quick, overrides, Path(data_dir) if data_dir else None)
+    grading = _Grading(source, loaded, box, seed, quick, overrides, Path(data_dir) if data_dir else None,
+                       submission.name)
     try:
         results = _evaluate(grading)
         checks = [results[check.id] for check in loaded.rubric.checks]

@@ -62,6 +62,7 @@ class Evidence:
     inputs: ProbeInputs
     stages: dict[str, StageOutcome] = field(default_factory=dict)
     quick: bool = False
+    filename: str = "submission.py"
 
     def probe(self, stage: str, probe: str) -> ProbeMeta | Verdict:
         """The probe's metadata, or a Verdict explaining why there is none (timeout, crash, ...)."""
