@@ -50,3 +50,14 @@ def docker_ready() -> str:
     except Exception as exc:  # noqa: BLE001 - any reason Docker cannot run is the same verdict here
         unavailable(f"Docker sandbox unavailable: {exc}")
     return "docker"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--update-goldens", action="store_true", default=False,
+                     help="Rewrite tests/golden/* from the current renderers instead of comparing with them.")
+
+
+@pytest.fixture(scope="session")
+def update_goldens(request: pytest.FixtureRequest) -> bool:
+    """True when pytest ran with --update-goldens: golden-file tests rewrite their files."""
+    return bool(request.config.getoption("--update-goldens"))

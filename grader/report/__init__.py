@@ -5,7 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from grader.models import Report
+from grader.report.github_classroom import render_github_classroom
+from grader.report.gradescope import render_gradescope
 from grader.report.json import render_json
+from grader.report.junit import render_junit
 from grader.report.text import render_text
 
 Renderer = Callable[[Report], str]
@@ -13,6 +16,9 @@ Renderer = Callable[[Report], str]
 FORMATS: dict[str, Renderer] = {
     "text": render_text,
     "json": render_json,
+    "github-classroom": render_github_classroom,
+    "gradescope": render_gradescope,
+    "junit": render_junit,
 }
 
 
