@@ -68,6 +68,9 @@ def check_forward(check: ForwardCheck, evidence: Evidence) -> Verdict:
             code = diagnosis.removesuffix("_tanh")
             return failed(code, f"the output matches a forward pass with {code.replace('_', ' ')}",
                           max_abs_error=error)
+    if np.allclose(output.sum(axis=0), 1.0, atol=1e-4):  # columns, not rows, are normalised
+        return failed("softmax_wrong_axis", "each column (class) sums to 1 across the batch instead of each row "
+                      "(image) summing to 1 across the classes", max_abs_error=error)
     row_sums = output.sum(axis=1)
     if not np.allclose(row_sums, 1.0, atol=1e-4):
         return failed("not_normalized", f"rows sum to {row_sums.min():.3g}..{row_sums.max():.3g}, not 1",

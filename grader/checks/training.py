@@ -59,6 +59,9 @@ def check_loss_decrease(check: LossDecreaseCheck, evidence: Evidence) -> Verdict
         return failed("divergence", "after training, forward() returns NaN/inf: the training diverged")
     loss_before, loss_after = reference.cross_entropy(before, y), reference.cross_entropy(after, y)
     details = {"loss_before": round(loss_before, 4), "loss_after": round(loss_after, 4)}
+    if loss_after > 2 * loss_before:  # a ReLU net with a stable softmax explodes without ever reaching NaN
+        return failed("divergence", f"the loss exploded from {loss_before:.3f} to {loss_after:.3f}: the training "
+                      "diverged", details=details)
     if loss_after <= loss_before * (1 - check.min_relative_decrease):
         return passed(f"loss fell from {loss_before:.3f} to {loss_after:.3f}", **details)
     return failed("loss_not_decreasing", f"loss went from {loss_before:.3f} to {loss_after:.3f} "
