@@ -13,11 +13,26 @@ import importlib.util
 import json
 import os
 import random
+import resource
 import sys
 import time
 import traceback
 
-import numpy as np
+
+def apply_limits():
+    """Resource limits asked for by the local sandbox (Docker sets its own ulimits instead).
+
+    Set here rather than in a preexec_fn: a preexec_fn forces fork() in the multithreaded grader,
+    where OpenBLAS's fork handler can deadlock; without one, subprocess can use vfork/exec.
+    """
+    limits = json.loads(os.environ.pop("NNGRADER_RLIMITS", "{}"))
+    for name, value in limits.items():
+        resource.setrlimit(getattr(resource, "RLIMIT_" + name.upper()), (value, value))
+
+
+apply_limits()
+
+import numpy as np  # noqa: E402 - after the limits, so they cover NumPy's own allocations
 
 MAX_ELEMENTS = 2_000_000  # an output larger than this is reported, not saved
 GRAD_ALIASES = ("{}", "d{}", "grad_{}", "d_{}", "grad{}")

@@ -1,20 +1,20 @@
 """The `local` sandbox: a child process with resource limits. NOT isolated.
 
 It runs the harness with this Python, in a new session (so the whole process group can be killed),
-with RLIMIT_AS / RLIMIT_FSIZE / RLIMIT_CORE limits and a wall-time limit enforced by killing the group.
+with RLIMIT_AS / RLIMIT_FSIZE / RLIMIT_CORE limits (applied by the harness itself before NumPy loads)
+and a wall-time limit enforced by killing the group.
 It does not stop network access, file reads or a determined fork bomb: use Docker for untrusted code.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
-import resource
 import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
 
 from grader.harness import HARNESS_PATH
 from grader.sandbox.base import SandboxLimits, StageOutcome, StageRequest, classify_exit
@@ -26,15 +26,9 @@ def thread_env(cpus: float) -> dict[str, str]:
     return {name: threads for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")}
 
 
-def _limiter(limits: SandboxLimits) -> Callable[[], None]:
-    def apply() -> None:
-        memory = limits.memory_mb * 2**20
-        resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
-        fsize = limits.file_mb * 2**20
-        resource.setrlimit(resource.RLIMIT_FSIZE, (fsize, fsize))
-        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-
-    return apply
+def rlimits(limits: SandboxLimits) -> dict[str, int]:
+    """The limits the harness applies to itself at start (see harness.apply_limits)."""
+    return {"as": limits.memory_mb * 2**20, "fsize": limits.file_mb * 2**20, "core": 0}
 
 
 class LocalSandbox:
@@ -51,12 +45,12 @@ class LocalSandbox:
                    str(request.stage_dir / "submission.py")]
         if request.data_dir is not None:
             command.append(str(request.data_dir))
-        env = {"PATH": "/usr/bin:/bin", "HOME": str(request.stage_dir), **thread_env(request.limits.cpus)}
+        env = {"PATH": "/usr/bin:/bin", "HOME": str(request.stage_dir), **thread_env(request.limits.cpus),
+               "NNGRADER_RLIMITS": json.dumps(rlimits(request.limits))}
         start = time.perf_counter()
         with open(out_dir / "stdout.log", "wb") as stdout, open(out_dir / "stderr.log", "wb") as stderr:
             process = subprocess.Popen(command, cwd=request.stage_dir, env=env, stdin=subprocess.DEVNULL,
-                                       stdout=stdout, stderr=stderr, start_new_session=True,
-                                       preexec_fn=_limiter(request.limits))
+                                       stdout=stdout, stderr=stderr, start_new_session=True)
             timed_out = False
             try:
                 code = process.wait(timeout=request.limits.timeout_s)
