@@ -55,7 +55,8 @@ class Limits(StrictModel):
     memory_mb: int = Field(default=2048, ge=256, description="Memory limit (swap equals it: no swapping).")
     cpus: float = Field(default=1.0, gt=0, description="CPU quota in cores; BLAS threads are matched to it.")
     pids: int = Field(default=64, ge=8, description="Maximum processes/threads in the sandbox.")
-    output_kb: int = Field(default=1024, ge=16, description="Captured stdout+stderr per stage; more is an error.")
+    output_kb: int = Field(default=1024, ge=16, description="Bytes of stdout+stderr kept in the report per stage "
+                           "(the rest is cut; printing more than file_mb is an error).")
     file_mb: int = Field(default=64, ge=1, description="Largest file the submission may write (and /tmp size).")
 
 

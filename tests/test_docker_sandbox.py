@@ -88,7 +88,7 @@ def no_leftover_containers(request: pytest.FixtureRequest) -> Iterator[None]:
     if "docker_sandbox" not in request.fixturenames and "docker_client" not in request.fixturenames:
         return
     client = request.getfixturevalue("docker_client")
-    left = client.containers.list(all=True, filters={"label": f"nngrader.owner={owner_label()}"})
+    left = client.containers.list(all=True, filters={"label": f"nngrader.owner={owner_label()}"}, ignore_removed=True)
     assert not left, f"containers left behind: {[c.short_id for c in left]}"
 
 
@@ -152,7 +152,7 @@ def test_sweep_removes_only_containers_of_dead_graders(docker_sandbox: DockerSan
     alive = client.containers.create(**common, labels={"nngrader": "1", "nngrader.owner": owner_label()})
     try:
         assert sweep_leftovers(client) >= 1
-        ids = {c.id for c in client.containers.list(all=True, filters={"label": "nngrader=1"})}
+        ids = {c.id for c in client.containers.list(all=True, filters={"label": "nngrader=1"}, ignore_removed=True)}
         assert dead.id not in ids
         assert alive.id in ids
     finally:

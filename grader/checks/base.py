@@ -69,6 +69,9 @@ class Evidence:
         outcome = self.stages.get(stage)
         if outcome is None:
             return Verdict(Status.SKIPPED, f"the {stage} stage did not run")
+        if outcome.status is StageStatus.OUTPUT_LIMIT:
+            # The stage broke a limit: whatever it wrote, none of its results count (like a judge's OLE).
+            return failed("sandbox_error", outcome.message, status=Status.ERROR, sandbox=outcome.status.value)
         try:
             return read_meta(outcome.out_dir, probe)
         except UntrustedDataError as exc:

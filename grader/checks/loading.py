@@ -11,8 +11,8 @@ from grader.rubric import LoadsCheck, ShapesCheck
 def check_loads(check: LoadsCheck, evidence: Evidence) -> Verdict:
     error = syntax_error(evidence.source)
     if error is not None:
-        return failed("syntax_error", f"SyntaxError in {evidence.filename}, line {error.lineno}: {error.msg}",
-                      line=error.lineno)
+        where = f", line {error.lineno}" if error.lineno else ""
+        return failed("syntax_error", f"SyntaxError in {evidence.filename}{where}: {error.msg}", line=error.lineno)
     meta = evidence.probe("load", "load")
     if isinstance(meta, Verdict):
         return meta

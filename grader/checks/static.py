@@ -51,8 +51,8 @@ def syntax_error(source: str, filename: str = "submission.py") -> SyntaxError | 
 def check_from_scratch(check: FromScratchCheck, evidence: Evidence) -> Verdict:
     error = syntax_error(evidence.source)
     if error is not None:
-        return failed("syntax_error", f"cannot parse the file: {error.msg} (line {error.lineno})",
-                      line=error.lineno)
+        where = f" (line {error.lineno})" if error.lineno else ""
+        return failed("syntax_error", f"cannot parse the file: {error.msg}{where}", line=error.lineno)
     allowed = set(check.allowed) | set(sys.stdlib_module_names) | {"__future__"}
     modules = imported_modules(ast.parse(evidence.source))
     forbidden = {name: line for name, line in modules.items() if name not in allowed}

@@ -120,7 +120,8 @@ def classify_exit(stage: str, code: int | None, out_dir: Path, limits: SandboxLi
     if sig is not None:
         meaning = SIGNAL_MEANING.get(sig, "killed")
         return StageStatus.CRASHED, f"the process crashed with {sig}: {meaning}", sig
-    if (out_dir / "done.txt").is_file():
+    done = out_dir / "done.txt"
+    if done.is_file() and not done.is_symlink():  # a link planted by the submission is not the sentinel
         return StageStatus.OK, "", None
     return (StageStatus.EXITED,
             f"the process exited (code {code}) before the {stage} stage finished: sys.exit() or os._exit() "

@@ -35,7 +35,7 @@ from docker.types import LogConfig, Mount, Ulimit
 
 from grader.errors import SandboxError
 from grader.harness import HARNESS_PATH
-from grader.sandbox.base import SandboxLimits, StageOutcome, StageRequest, classify_exit
+from grader.sandbox.base import SandboxLimits, StageOutcome, StageRequest, StageStatus, classify_exit
 from grader.sandbox.image import IMAGE_TAG, SANDBOX_USER
 from grader.sandbox.local import thread_env
 
@@ -149,7 +149,9 @@ def sweep_leftovers(client: Any) -> int:
     of graders still running (a parallel batch, another test run) are left alone.
     """
     try:
-        containers = client.containers.list(all=True, filters={"label": f"{LABEL}=1"})
+        # ignore_removed: another grader may remove its container between the listing and the inspect
+        # that docker-py does for each one (NotFound would otherwise fail this grading).
+        containers = client.containers.list(all=True, filters={"label": f"{LABEL}=1"}, ignore_removed=True)
     except DOCKER_ERRORS as exc:
         raise engine_error(exc, "listing leftover containers") from exc
     removed = 0
@@ -343,6 +345,51 @@ class _Watchdog:
         self._timer.cancel()
 
 
+OUT_DIR_FILE_FACTOR = 3  # out/ may hold this many times file_mb: two capped logs plus the results
+OUT_DIR_MAX_ENTRIES = 2000  # the harness writes well under 100 files
+OUT_DIR_POLL_S = 0.2
+
+
+def out_dir_usage(out_dir: Path) -> tuple[int, int]:
+    """Bytes allocated under out/ and the number of entries, never following links."""
+    used = entries = 0
+    for root, dirs, files in os.walk(out_dir, followlinks=False):
+        for name in dirs + files:
+            entries += 1
+            with contextlib.suppress(OSError):  # removed meanwhile
+                used += os.lstat(os.path.join(root, name)).st_blocks * 512
+    return used, entries
+
+
+class _OutDirGuard:
+    """Kills the container when out/, a host folder, grows past its cap: fsize bounds one file, not all."""
+
+    def __init__(self, container: Any, out_dir: Path, limits: SandboxLimits) -> None:
+        self.exceeded = ""
+        self._container, self._out_dir = container, out_dir
+        self._max_bytes = OUT_DIR_FILE_FACTOR * limits.file_mb * 2**20
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="nngrader-out-guard", daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.wait(OUT_DIR_POLL_S):
+            used, entries = out_dir_usage(self._out_dir)
+            if used > self._max_bytes or entries > OUT_DIR_MAX_ENTRIES:
+                self.exceeded = (f"wrote more than {self._max_bytes // 2**20} MB or {OUT_DIR_MAX_ENTRIES} files "
+                                 "into its output folder")
+                with contextlib.suppress(*DOCKER_ERRORS):
+                    self._container.kill()
+                return
+
+    def __enter__(self) -> _OutDirGuard:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
 def _kill(container: Any) -> bool:
     """SIGKILL the container; False when it had already exited."""
     try:
@@ -427,7 +474,8 @@ class DockerSandbox:
             finally:
                 sandbox_s += time.perf_counter() - t0
             with _engine_errors(f"running the {request.stage} stage"):
-                timed_out = wait_or_kill(container, request.limits.timeout_s)
+                with _OutDirGuard(container, out_dir, request.limits) as guard:
+                    timed_out = wait_or_kill(container, request.limits.timeout_s)
                 container.reload()
             state = container.attrs.get("State") or {}
             code = state.get("ExitCode")
@@ -441,6 +489,8 @@ class DockerSandbox:
                 os.chmod(out_dir, 0o755)  # nobody writes here any more
         status, message, sig = classify_exit(request.stage, code if isinstance(code, int) else None, out_dir,
                                              request.limits, timed_out=timed_out, oom_killed=oom_killed)
+        if guard.exceeded and status is not StageStatus.TIMEOUT:
+            status, message = StageStatus.OUTPUT_LIMIT, f"the submission {guard.exceeded} (the output limit)"
         return StageOutcome(stage=request.stage, status=status, message=message,
                             exit_code=code if isinstance(code, int) else None, signal=sig,
                             duration_s=time.perf_counter() - start, sandbox_s=sandbox_s, out_dir=out_dir)
