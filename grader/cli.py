@@ -291,8 +291,8 @@ def batch(class_dir: Path, out_dir: Path, jobs: int | None, resume: bool, rubric
 
     CLASS_DIR may hold alice.py files, one folder per student, GitHub Classroom clones
     (digits-alice/), .zip archives and .ipynb notebooks. Exit code 0 when the batch completed
-    (even if some students failed or could not be graded), 130 when interrupted, 2 on errors
-    that stop the whole batch.
+    (even if some students failed or could not be graded), 130 when interrupted (Ctrl-C or
+    SIGTERM: what is done is kept, --resume grades the rest), 2 on errors that stop the whole batch.
 
     \b
     Example:
@@ -302,8 +302,9 @@ def batch(class_dir: Path, out_dir: Path, jobs: int | None, resume: bool, rubric
     """
     from grader.batch import grade_batch
     from grader.batch.progress import make_progress
+    from grader.batch.runner import interrupt_on_sigterm
 
-    with make_progress() as progress:
+    with interrupt_on_sigterm(), make_progress() as progress:
         result = grade_batch(class_dir, out_dir=out_dir, rubric=rubric, sandbox=sandbox, data_dir=data_dir,
                              jobs=jobs, resume=resume, seed=seed, quick=quick, progress=progress,
                              canvas_assignment=canvas_assignment)

@@ -1,0 +1,414 @@
+"""Batch grading: discovery of every layout, the gradebook files, resume, failures and Ctrl-C.
+
+Discovery and gradebook tests are fast and need nothing. Tests marked `mnist` grade for real with the
+local sandbox and --quick (scores do not matter there, statuses and bookkeeping do); in CI (CI=true)
+missing MNIST fails them instead of skipping.
+"""
+
+from __future__ import annotations
+
+import ast
+import csv
+import os
+import signal
+import subprocess
+import sys
+import time
+import zipfile
+from pathlib import Path
+
+import nbformat
+import pytest
+from click.testing import CliRunner
+
+from grader.batch import BatchEvent, StudentRecord, grade_batch
+from grader.batch import extract as extract_module
+from grader.batch import runner as runner_module
+from grader.batch.discover import classroom_students, discover, student_id
+from grader.batch.gradebook import canvas_rows, grades_rows, to_csv
+from grader.batch.records import CacheKey
+from grader.batch.summary import render_summary
+from grader.cli import main
+from grader.errors import GraderError
+from grader.models import CheckResult, Environment, Note, Report, Status
+from grader.rubric import load_rubric
+from tests.conftest import REFERENCE, ROOT, STARTER
+
+REFERENCE_CODE = REFERENCE.read_text()
+STARTER_CODE = STARTER.read_text()
+# Two bugs students make, written inline so the test does not depend on tests/mutants/.
+SUM_NOT_MEAN = REFERENCE_CODE.replace("dz2 = (probs - y) / n", "dz2 = (probs - y)")
+NO_MAX_SHIFT = REFERENCE_CODE.replace("z2 = z2 - z2.max(axis=1, keepdims=True)", "pass")
+HELPER = "def relu(x):\n    return x\n"
+
+
+def write(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    return path
+
+
+def make_notebook(path: Path, cells: list[str]) -> Path:
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# My digits")] +
+                                        [nbformat.v4.new_code_cell(cell) for cell in cells])
+    nbformat.write(notebook, str(path))
+    return path
+
+
+def reference_notebook(path: Path) -> Path:
+    """The reference split into cells, with the line magics and shell lines notebooks are full of."""
+    class_code = REFERENCE_CODE[REFERENCE_CODE.index("class SimpleNN"):REFERENCE_CODE.index('if __name__')]
+    return make_notebook(path, ["%matplotlib inline\n!pip install numpy\nimport numpy as np", class_code,
+                                "%%time\nmodel = SimpleNN()\nmodel.train(X, Y)"])
+
+
+def make_zip(path: Path, entries: dict[str, str]) -> Path:
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, text in entries.items():
+            archive.writestr(name, text)
+    return path
+
+
+def by_student(rows: list[dict[str, str]]) -> dict[str, dict[str, str]]:
+    return {row["student"]: row for row in rows}
+
+
+def read_csv(path: Path) -> list[dict[str, str]]:
+    with open(path, newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+# ------------------------------------------------------------------------------------------- discovery
+def test_one_file_per_student(tmp_path: Path) -> None:
+    write(tmp_path / "alice.py", REFERENCE_CODE)
+    write(tmp_path / "bob.py", STARTER_CODE)
+    write(tmp_path / "README.md", "not a submission")
+    write(tmp_path / ".hidden.py", REFERENCE_CODE)
+    found = discover(tmp_path, work_dir=tmp_path / "work")
+    assert [(s.student, s.origin, s.path) for s in found] == [
+        ("alice", "file", tmp_path / "alice.py"), ("bob", "file", tmp_path / "bob.py")]
+
+
+def test_folder_with_helper_modules_picks_the_network_file(tmp_path: Path) -> None:
+    write(tmp_path / "carol" / "src" / "network.py", REFERENCE_CODE)
+    write(tmp_path / "carol" / "utils.py", HELPER)
+    write(tmp_path / "carol" / "train_script.py", "import numpy as np\nprint('training')\n")
+    write(tmp_path / "carol" / "__pycache__" / "x.py", REFERENCE_CODE)  # caches never count
+    [found] = discover(tmp_path, work_dir=tmp_path / "work")
+    assert (found.student, found.origin, found.error) == ("carol", "folder", None)
+    assert found.path == tmp_path / "carol" / "src" / "network.py"
+    assert any("utils.py" in note and "train_script.py" in note for note in found.notes)
+
+
+def test_folder_with_one_file_that_is_not_a_network_is_still_graded(tmp_path: Path) -> None:
+    write(tmp_path / "dan" / "solution.py", "this is not python (\n")
+    [found] = discover(tmp_path, work_dir=tmp_path / "work")
+    assert found.path == tmp_path / "dan" / "solution.py"  # the report will say "syntax error"
+
+
+def test_ambiguous_folder_is_an_error_naming_the_candidates(tmp_path: Path) -> None:
+    write(tmp_path / "eve" / "v1.py", REFERENCE_CODE)
+    write(tmp_path / "eve" / "v2.py", STARTER_CODE)
+    [found] = discover(tmp_path, work_dir=tmp_path / "work")
+    assert found.path is None and found.error is not None
+    assert "v1.py" in found.error and "v2.py" in found.error
+
+
+def test_github_classroom_folders_become_usernames(tmp_path: Path) -> None:
+    for user in ("alice", "bob", "mary-jane"):
+        write(tmp_path / f"digits-{user}" / "simple_nn.py", REFERENCE_CODE)
+    write(tmp_path / "zed" / "simple_nn.py", REFERENCE_CODE)
+    found = {s.student: s for s in discover(tmp_path, work_dir=tmp_path / "work")}
+    assert sorted(found) == ["alice", "bob", "mary-jane", "zed"]
+    assert found["mary-jane"].origin == "classroom" and found["zed"].origin == "folder"
+    assert found["alice"].path == tmp_path / "digits-alice" / "simple_nn.py"
+
+
+def test_classroom_prefix_rules() -> None:
+    assert classroom_students(["mnist-digits-ann", "mnist-digits-bo"]) == {"mnist-digits-ann": "ann",
+                                                                          "mnist-digits-bo": "bo"}
+    assert classroom_students(["digits-alice"]) == {}  # a lone folder's prefix is unknowable
+    assert classroom_students(["alice", "bob"]) == {}
+
+
+def test_zip_is_extracted_safely(tmp_path: Path) -> None:
+    classdir = tmp_path / "class"
+    classdir.mkdir()
+    make_zip(classdir / "bob.zip", {
+        "bob/simple_nn.py": REFERENCE_CODE, "bob/helpers.py": HELPER, "__MACOSX/bob/._simple_nn.py": "junk",
+        "../escaped.py": "print('zip slip')", "/abs_path.py": "print('absolute')"})
+    with zipfile.ZipFile(classdir / "bob.zip", "a") as archive:  # a symlink entry pointing out of the work dir
+        link = zipfile.ZipInfo("bob/link.py")
+        link.external_attr = (0o120777 << 16)
+        archive.writestr(link, "/etc/passwd")
+    [found] = discover(classdir, work_dir=tmp_path / "work")
+    assert (found.student, found.origin, found.error) == ("bob", "zip", None)
+    assert found.path is not None and found.path.read_text() == REFERENCE_CODE
+    assert found.path.is_relative_to(tmp_path / "work")
+    notes = " | ".join(found.notes)
+    assert "'../escaped.py' (path escapes the archive)" in notes
+    assert "'/abs_path.py' (absolute path)" in notes and "'bob/link.py' (symbolic link)" in notes
+    assert not (tmp_path / "escaped.py").exists() and not (tmp_path / "work" / "escaped.py").exists()
+    assert not list((tmp_path / "work").rglob("link.py")) and not list((tmp_path / "work").rglob("._simple_nn.py"))
+
+
+def test_zip_bombs_and_entry_floods_are_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "class").mkdir()
+    make_zip(tmp_path / "class" / "big.zip", {"simple_nn.py": REFERENCE_CODE + "#" * 5000})
+    make_zip(tmp_path / "class" / "many.zip", {f"f{i}.py": "" for i in range(30)})
+    write(tmp_path / "class" / "broken.zip", "this is not a zip archive")
+    monkeypatch.setattr(extract_module, "MAX_ZIP_BYTES", 4000)
+    monkeypatch.setattr(extract_module, "MAX_ZIP_ENTRIES", 20)
+    found = {s.student: s.error or "" for s in discover(tmp_path / "class", work_dir=tmp_path / "work")}
+    assert "expands to more than" in found["big"]
+    assert "30 entries (limit 20)" in found["many"]
+    assert "not a readable zip archive" in found["broken"]
+
+
+def test_notebook_code_cells_without_magics(tmp_path: Path) -> None:
+    (tmp_path / "class").mkdir()
+    make_notebook(tmp_path / "class" / "carol.ipynb", [
+        "%matplotlib inline\n!pip install numpy\nimport numpy as np",
+        REFERENCE_CODE[REFERENCE_CODE.index("class SimpleNN"):REFERENCE_CODE.index("if __name__")],
+        "%%time\nfor i in range(3):\n    print(i)",
+        "if True:\n    !ls\nx = 1"])
+    [found] = discover(tmp_path / "class", work_dir=tmp_path / "work")
+    assert (found.student, found.origin, found.error) == ("carol", "notebook", None)
+    assert found.path is not None and found.path.is_relative_to(tmp_path / "work")
+    code = found.path.read_text()
+    ast.parse(code)  # dropping an indented `!ls` must leave valid Python (it becomes `pass`)
+    assert "%matplotlib" not in code and "%%time" not in code and "!pip" not in code and "!ls" not in code
+    assert "print(i)" not in code  # a %% cell magic drops its whole cell
+    assert "class SimpleNN" in code
+    assert "dropped 6 magic/shell lines" in found.notes  # 2 + the 3-line %%time cell + `!ls`
+
+
+def test_broken_notebook_is_an_error_not_a_crash(tmp_path: Path) -> None:
+    write(tmp_path / "class" / "dora.ipynb", "{ not json")
+    [found] = discover(tmp_path / "class", work_dir=tmp_path / "work")
+    assert found.path is None and "not a readable Jupyter notebook" in (found.error or "")
+
+
+def test_two_submissions_for_one_student_are_an_error(tmp_path: Path) -> None:
+    write(tmp_path / "alice.py", REFERENCE_CODE)
+    make_zip(tmp_path / "alice.zip", {"simple_nn.py": REFERENCE_CODE})
+    [found] = discover(tmp_path, work_dir=tmp_path / "work")
+    assert found.path is None and "alice.py" in (found.error or "") and "alice.zip" in (found.error or "")
+
+
+def test_output_folder_inside_the_class_folder_is_skipped(tmp_path: Path) -> None:
+    write(tmp_path / "alice.py", REFERENCE_CODE)
+    write(tmp_path / "results" / "reports" / "x.py", REFERENCE_CODE)
+    found = discover(tmp_path, work_dir=tmp_path / "results" / "work", exclude=[tmp_path / "results"])
+    assert [s.student for s in found] == ["alice"]
+
+
+@pytest.mark.parametrize(("name", "expected"), [("alice", "alice"), ("=HYPERLINK(x)", "HYPERLINK_x_"),
+                                                ("../../etc", "etc"), ("bob smith", "bob_smith"), ("...", "student")])
+def test_student_ids_are_safe_file_names(name: str, expected: str) -> None:
+    assert student_id(name) == expected
+
+
+# ------------------------------------------------------------------------------------------- gradebook
+def fake_record(student: str, score: float | None, message: str = "ok") -> StudentRecord:
+    """A record without grading: enough for the CSV and HTML writers."""
+    rubric = load_rubric()
+    key = CacheKey(submission_sha256="0" * 64, rubric_sha256=rubric.sha256, grader_version="t", sandbox="local",
+                   quick=False, seed=None)
+    from grader.batch.discover import Submission
+
+    submission = Submission(student=student, path=Path(f"{student}.py"), origin="file", source=Path(f"{student}.py"))
+    if score is None:
+        return StudentRecord(student=student, status="grader_error", key=key, submission=submission, error=message)
+    checks = [CheckResult(id=c.id, title=c.title, status=Status.PASS if score >= 50 else Status.FAIL,
+                          points=c.points if score >= 50 else 0, max_points=c.points, message=message,
+                          diagnosis=None if score >= 50 else "sum_instead_of_mean") for c in rubric.rubric.checks]
+    report = Report(submission=f"{student}.py", student=student, score=score, max_score=100, passed=score >= 70,
+                    pass_mark=70, checks=checks, notes=[Note(code="n", message=message)], losses=[2.0, 1.0, 0.5],
+                    environment=Environment(grader_version="t", python_version="3", numpy_version="2",
+                                            sandbox="local", seed=1, rubric_id="mini_challenge",
+                                            rubric_sha256=rubric.sha256, submission_sha256="0" * 64))
+    return StudentRecord(student=student, status="graded", key=key, submission=submission, report=report)
+
+
+def test_grades_csv_columns_and_error_rows() -> None:
+    rubric = load_rubric().rubric
+    rows = grades_rows([fake_record("zoe", 100), fake_record("adam", None, "=cmd|' /C calc'!A0")], rubric)
+    header = rows[0]
+    assert header[:4] == ["student", "score", "max_score", "passed"] and header[-1] == "error"
+    assert header[4:6] == [f"{rubric.checks[0].id}_points", f"{rubric.checks[0].id}_status"]
+    assert [row[0] for row in rows[1:]] == ["adam", "zoe"]  # sorted by student
+    assert rows[1][1] == "" and rows[1][-1].startswith("'=")  # no score on error; no formula injection
+    assert rows[2][1:4] == ["100", "100", "true"]
+
+
+def test_canvas_csv_header_points_possible_and_rows() -> None:
+    rubric = load_rubric().rubric
+    text = to_csv(canvas_rows([fake_record("bob", 85.5), fake_record("al", None)], rubric, "Digits (123)"))
+    rows = list(csv.reader(text.splitlines()))
+    assert rows[0] == ["Student", "ID", "SIS User ID", "SIS Login ID", "Section", "Digits (123)"]
+    assert rows[1] == ["Points Possible", "", "", "", "", "100"]
+    assert rows[2] == ["al", "", "", "al", "", ""]  # a grader error leaves the grade untouched
+    assert rows[3] == ["bob", "", "", "bob", "", "85.5"]
+    with pytest.raises(GraderError, match="Title \\(id\\)"):
+        canvas_rows([], rubric, "Digits without an id")
+
+
+def test_summary_escapes_everything_a_student_controls() -> None:
+    evil = '<script>alert("x")</script><img src=x onerror=alert(1)>'
+    page = render_summary([fake_record("ann", 90, evil), fake_record("ben", 20, evil), fake_record("cy", None, evil)],
+                          load_rubric())
+    assert "<script>" not in page and "<img" not in page and "&lt;script&gt;" in page
+    assert page.count("<svg") >= 3  # histogram + two loss curves
+    assert "<script" not in page.lower().replace("&lt;script", "")  # and no JavaScript of our own either
+    for student in ("ann", "ben", "cy"):
+        assert f">{student}<" in page
+
+
+# ------------------------------------------------------------------------------------------- real batches
+def mixed_class(root: Path) -> Path:
+    """reference, starter, two buggy variants, a notebook, a zip and an ambiguous folder."""
+    write(root / "ref.py", REFERENCE_CODE)
+    write(root / "starter.py", STARTER_CODE)
+    write(root / "summer.py", SUM_NOT_MEAN)
+    write(root / "overflow.py", NO_MAX_SHIFT)
+    reference_notebook(root / "nb.ipynb")
+    make_zip(root / "zipped.zip", {"hw/simple_nn.py": REFERENCE_CODE, "hw/README.md": "hi"})
+    write(root / "twofiles" / "a.py", REFERENCE_CODE)
+    write(root / "twofiles" / "b.py", REFERENCE_CODE)
+    return root
+
+
+@pytest.mark.mnist
+def test_cli_batch_of_a_mixed_class(tmp_path: Path, mnist_data: Path) -> None:
+    classdir = mixed_class(tmp_path / "class")
+    out = tmp_path / "out"
+    result = CliRunner().invoke(main, ["batch", str(classdir), "--out", str(out), "--jobs", "2", "--sandbox", "local",
+                                       "--data-dir", str(mnist_data), "--quick",
+                                       "--canvas-assignment", "Digit recognizer (42)"])
+    assert result.exit_code == 0, result.output
+    assert "7/7 submissions" in result.stdout and "1 grader error(s)" in result.stdout
+    rows = by_student(read_csv(out / "grades.csv"))
+    assert sorted(rows) == ["nb", "overflow", "ref", "starter", "summer", "twofiles", "zipped"]
+    for student in ("ref", "nb", "zipped"):
+        assert rows[student]["forward_status"] == "pass" and rows[student]["gradients_status"] == "pass"
+    assert rows["starter"]["forward_status"] == "fail"
+    assert rows["summer"]["gradients_status"] == "fail" and rows["summer"]["forward_status"] == "pass"
+    assert rows["overflow"]["stability_status"] == "fail"
+    assert rows["twofiles"]["score"] == "" and "a.py" in rows["twofiles"]["error"]
+    canvas = read_csv(out / "canvas.csv")
+    assert canvas[0]["Student"] == "Points Possible" and len(canvas) == 8
+    page = (out / "summary.html").read_text()
+    for student in rows:
+        assert f">{student}<" in page
+    record = StudentRecord.model_validate_json((out / "reports" / "nb.json").read_text())
+    assert "dropped 5 magic/shell lines" in record.submission.notes
+
+
+def small_class(root: Path) -> Path:
+    write(root / "ann.py", REFERENCE_CODE)
+    write(root / "ben.py", SUM_NOT_MEAN)
+    write(root / "cy.py", STARTER_CODE)
+    return root
+
+
+def graded_students(events: list[BatchEvent]) -> list[str]:
+    return sorted(e.record.student for e in events if e.kind == "done" and e.record is not None)
+
+
+@pytest.mark.mnist
+def test_resume_regrades_only_what_is_missing(tmp_path: Path, mnist_data: Path) -> None:
+    classdir, out = small_class(tmp_path / "class"), tmp_path / "out"
+    events: list[BatchEvent] = []
+    kwargs = dict(out_dir=out, sandbox="local", data_dir=mnist_data, quick=True, jobs=2, progress=events.append)
+    first = grade_batch(classdir, **kwargs)  # type: ignore[arg-type]
+    assert graded_students(events) == ["ann", "ben", "cy"] and first.graded_now == 3
+    gradebook = (out / "grades.csv").read_text()
+    (out / "reports" / "ben.json").unlink()
+    events.clear()
+    second = grade_batch(classdir, resume=True, **kwargs)  # type: ignore[arg-type]
+    assert graded_students(events) == ["ben"]
+    assert (second.graded_now, second.reused) == (1, 2)
+    assert (out / "grades.csv").read_text() == gradebook  # per-student seeds: the same grades again
+    write(classdir / "cy.py", REFERENCE_CODE)  # a new submission invalidates its stored report
+    events.clear()
+    grade_batch(classdir, resume=True, **kwargs)  # type: ignore[arg-type]
+    assert graded_students(events) == ["cy"]
+
+
+@pytest.mark.mnist
+def test_a_crash_for_one_student_does_not_stop_the_others(tmp_path: Path, mnist_data: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    classdir, out = small_class(tmp_path / "class"), tmp_path / "out"
+    real = runner_module.grade_submission
+
+    def flaky(path: Path, **kwargs: object) -> Report:
+        if kwargs.get("student") == "ben":
+            raise RuntimeError("grader bug")
+        return real(path, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(runner_module, "grade_submission", flaky)
+    result = grade_batch(classdir, out_dir=out, sandbox="local", data_dir=mnist_data, quick=True, jobs=2)
+    records = {r.student: r for r in result.records}
+    assert records["ben"].status == "grader_error" and records["ben"].retry
+    assert "unexpected RuntimeError: grader bug" in (records["ben"].error or "")
+    assert records["ann"].status == records["cy"].status == "graded"
+    monkeypatch.setattr(runner_module, "grade_submission", real)
+    events: list[BatchEvent] = []
+    grade_batch(classdir, out_dir=out, sandbox="local", data_dir=mnist_data, quick=True, resume=True,
+                progress=events.append)
+    assert graded_students(events) == ["ben"]  # a failed grading is retried on --resume
+
+
+@pytest.mark.mnist
+def test_interrupt_keeps_what_is_done_and_exits_130(tmp_path: Path, mnist_data: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    classdir, out = small_class(tmp_path / "class"), tmp_path / "out"
+    write(classdir / "dee.py", REFERENCE_CODE)
+    from grader.batch.progress import LineProgress
+
+    original = LineProgress.__call__
+
+    def interrupt_after_first(self: LineProgress, event: BatchEvent) -> None:
+        original(self, event)
+        if event.kind == "done":
+            raise KeyboardInterrupt  # what Ctrl-C raises in the main thread
+
+    monkeypatch.setattr(LineProgress, "__call__", interrupt_after_first)
+    result = CliRunner().invoke(main, ["batch", str(classdir), "--out", str(out), "--jobs", "1", "--sandbox", "local",
+                                       "--data-dir", str(mnist_data), "--quick"])
+    assert result.exit_code == 130, result.output
+    assert "interrupted: 1/4 submissions" in result.stdout
+    assert len(read_csv(out / "grades.csv")) == 1 and len(list((out / "reports").glob("*.json"))) == 1
+    assert not list(runner_module._harness_children())
+
+
+@pytest.mark.mnist
+def test_sigint_stops_a_running_batch_without_leftovers(tmp_path: Path, mnist_data: Path) -> None:
+    """A real Ctrl-C (SIGINT) while full gradings run: exit 130, no stage process, no work folder left."""
+    classdir, out, scratch = small_class(tmp_path / "class"), tmp_path / "out", tmp_path / "tmp"
+    scratch.mkdir()
+    env = {**os.environ, "TMPDIR": str(scratch), "PYTHONPATH": str(ROOT)}  # stage folders land in `scratch`
+    process = subprocess.Popen([sys.executable, "-m", "grader", "batch", str(classdir), "--out", str(out),
+                                "--jobs", "2", "--sandbox", "local", "--data-dir", str(mnist_data)],
+                               env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while not any(scratch.glob("nngrader-*/train")) and time.monotonic() < deadline:
+        time.sleep(0.1)  # wait until a training stage is running
+    process.send_signal(signal.SIGINT)
+    stdout, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130, stderr
+    assert "interrupted" in stdout and (out / "grades.csv").is_file() and (out / "summary.html").is_file()
+    leftovers = subprocess.run(["pgrep", "-f", str(scratch)], capture_output=True, text=True).stdout.split()
+    assert leftovers == [] and list(scratch.iterdir()) == []
+
+
+@pytest.mark.mnist
+@pytest.mark.docker
+def test_docker_batch(tmp_path: Path, mnist_data: Path, docker_ready: str) -> None:
+    classdir, out = small_class(tmp_path / "class"), tmp_path / "out"
+    result = grade_batch(classdir, out_dir=out, sandbox=docker_ready, data_dir=mnist_data, quick=True, jobs=2)
+    assert [r.status for r in result.records] == ["graded"] * 3
+    rows = by_student(read_csv(out / "grades.csv"))
+    assert rows["ann"]["gradients_status"] == "pass" and rows["ben"]["gradients_status"] == "fail"
+    assert all(r.report is not None and r.report.environment.sandbox == "docker" for r in result.records)
