@@ -268,8 +268,9 @@ def test_prepare_files_are_world_readable(prepared: PreparedMnist) -> None:
 def test_prepare_second_call_is_cached(prepared: PreparedMnist, tmp_path: Path) -> None:
     cache = prepared.root.parents[1]
     before = {name: getattr(prepared, name).stat().st_mtime_ns for name in FILES}
-    # A missing data dir proves the cached path reads nothing from it (no re-hash).
-    again = prepare(tmp_path / "no-such-dir", cache)
+    # An empty data dir proves the cached path reads nothing from it (no re-hash).
+    (tmp_path / "empty").mkdir()
+    again = prepare(tmp_path / "empty", cache)
     assert again == prepared
     assert {name: getattr(again, name).stat().st_mtime_ns for name in FILES} == before
     assert not list(prepared.root.rglob("*.tmp"))
@@ -371,3 +372,8 @@ def test_default_cache_dir(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> N
 def test_resolve_data_dir_expands_user(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("HOME", str(tmp_path))
     assert resolve_data_dir(Path("~/m")) == tmp_path / "m"
+
+
+def test_prepare_rejects_a_missing_data_dir_even_when_cached(tmp_path: Path) -> None:
+    with pytest.raises(DataError, match="does not exist"):
+        prepare(tmp_path / "no-such-folder", cache_dir=tmp_path / "cache")

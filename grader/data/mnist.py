@@ -293,6 +293,10 @@ def prepare(data_dir: Path | None = None, cache_dir: Path | None = None) -> Prep
     Safe against concurrent callers and crashes: every file is written atomically and the
     manifest, written last, is what marks the copy complete.
     """
+    if data_dir is not None and not Path(data_dir).expanduser().is_dir():
+        # Checked even when a prepared copy exists: a mistyped --data-dir must not pass silently.
+        raise DataError(f"MNIST folder {data_dir} does not exist: pass a folder with the four .gz files, "
+                        "or run `nngrader data fetch`")
     cache = Path(cache_dir).expanduser() if cache_dir is not None else default_cache_dir()
     prepared = PreparedMnist.at(cache / "prepared" / prepared_key())
     if _manifest_ok(prepared):
