@@ -46,9 +46,16 @@ class Stage:
         with open(os.path.join(in_dir, "request.json")) as f:
             self.request = json.load(f)
         self.param_names = self.request["param_names"]
+        # Read once up front: the probes hand out copies, and a bad input fails before student code runs.
+        self.inputs = {name[:-4]: np.load(os.path.join(in_dir, name), allow_pickle=False)
+                       for name in os.listdir(in_dir) if name.endswith(".npy")}
+        self.data = {}
+        if data_dir is not None:
+            self.data = {name: np.load(os.path.join(data_dir, name + ".npy"), mmap_mode="r", allow_pickle=False)
+                         for name in ("train_images", "train_labels", "test_images")}
 
     def load_input(self, name):
-        return np.load(os.path.join(self.in_dir, name + ".npy"), allow_pickle=False)
+        return self.inputs[name].copy()  # a copy: student code may modify its arguments in place
 
     def progress(self, probe):
         # Appended before each probe starts, so a timeout or crash is pinned to the probe that was running.
@@ -280,8 +287,7 @@ def stage_train(stage):
     if model is None:
         return
     req = stage.request
-    images = np.load(os.path.join(stage.data_dir, "train_images.npy"), mmap_mode="r")
-    labels = np.load(os.path.join(stage.data_dir, "train_labels.npy"), mmap_mode="r")
+    images, labels = stage.data["train_images"], stage.data["train_labels"]
     n = req["train_samples"] or len(labels)
     X = np.asarray(images[:n], dtype=np.float32) / np.float32(255.0)
     y = np.eye(10, dtype=np.float32)[np.asarray(labels[:n])]
@@ -299,8 +305,7 @@ def stage_train(stage):
         return {"losses": losses}, {}
     run_guarded(stage, "train", train)
     run_guarded(stage, "after", lambda: ({}, {"probs": model.forward(X[subset])}))
-    test = np.asarray(np.load(os.path.join(stage.data_dir, "test_images.npy"), mmap_mode="r"),
-                      dtype=np.float32) / np.float32(255.0)
+    test = np.asarray(stage.data["test_images"], dtype=np.float32) / np.float32(255.0)
     run_guarded(stage, "test", lambda: ({}, {"probs": model.forward(test)}))
 
 
