@@ -331,9 +331,11 @@ class _Watchdog:
         self._timer.daemon = True
 
     def _fire(self) -> None:
+        # Set before kill(): the main thread's wait() returns as soon as the container dies, and must
+        # already see that this was a timeout.
+        self.fired = True
         try:
             self._container.kill()
-            self.fired = True
         except DOCKER_ERRORS:
             pass  # already exited, or the engine is gone (the main thread will see that)
 
