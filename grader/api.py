@@ -7,12 +7,15 @@ computed here, on the host, from the stages' raw outputs.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import platform
 import secrets
 import shutil
 import tempfile
+import threading
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +23,7 @@ import numpy as np
 
 from grader.checks import CHECKS, STAGE_OF, Evidence, Verdict
 from grader.checks.loading import bias_is_1d
+from grader.checks.static import syntax_error
 from grader.data import mnist
 from grader.errors import SubmissionError
 from grader.models import CheckResult, Environment, Note, Report, StageTiming, Status
@@ -55,7 +59,8 @@ class _Grading:
     """One grading run: the work folder, the sandbox and the stages run so far."""
 
     def __init__(self, source: str, loaded: LoadedRubric, sandbox: Sandbox, seed: int, quick: bool,
-                 overrides: dict[str, Any], data_dir: Path | None, filename: str) -> None:
+                 overrides: dict[str, Any], data_dir: Path | None, filename: str,
+                 cancel: threading.Event | None = None) -> None:
         self.source, self.rubric, self.sandbox, self.seed, self.quick = source, loaded.rubric, sandbox, seed, quick
         self.overrides = overrides
         self.prepared = mnist.prepare(data_dir)
@@ -66,6 +71,36 @@ class _Grading:
         self.evidence = Evidence(rubric=self.rubric, source=source, inputs=self.inputs, quick=quick,
                                  filename=filename)
         self.timings: list[StageTiming] = []
+        self.cancel = cancel  # set by the caller (e.g. a batch on Ctrl-C): stops the running stage
+        self.stop_speculation = threading.Event()
+        self.pending: dict[str, Future[StageOutcome]] = {}
+        self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="nngrader-stage")
+
+    def speculate(self, stage: str) -> None:
+        """Start `stage` now, in the background, before knowing whether its checks will run.
+
+        The graded training run is by far the longest stage; starting it beside load and probe hides
+        their cost. If its checks end up skipped (e.g. forward failed), close() kills it.
+        """
+        self.pending[stage] = self.pool.submit(self.run_stage, stage, self.stop_speculation)
+
+    def ensure(self, stage: str) -> None:
+        """Make sure `stage` has run (waiting for a speculative run, or running it now)."""
+        if stage in self.evidence.stages:
+            return
+        future = self.pending.pop(stage, None)
+        if future is not None:
+            future.result()
+        else:
+            self.run_stage(stage)
+
+    def close(self) -> None:
+        """Kill whatever still runs (results no longer needed) and remove the work folder."""
+        self.stop_speculation.set()
+        for future in self.pending.values():
+            with contextlib.suppress(Exception):  # its results are not used
+                future.result()
+        self.pool.shutdown()
 
     def request(self, stage: str) -> dict[str, Any]:
         return {"stage": stage, "class_name": self.rubric.architecture.class_name,
@@ -74,7 +109,7 @@ class _Grading:
                 "epochs": self.rubric.quick_epochs if self.quick else self.rubric.epochs,
                 "train_samples": self.rubric.quick_samples if self.quick else None}
 
-    def run_stage(self, stage: str) -> StageOutcome:
+    def run_stage(self, stage: str, cancel: threading.Event | None = None) -> StageOutcome:
         stage_dir = self.workdir / stage
         (stage_dir / "out").mkdir(parents=True)
         (stage_dir / "out").chmod(0o777)  # the sandbox user is not us
@@ -84,8 +119,8 @@ class _Grading:
         data_dir = self.prepared.public_dir if stage == "train" else None
         limits = stage_limits(self.rubric, stage, self.overrides)
         start = time.perf_counter()
-        outcome = self.sandbox.run_stage(StageRequest(stage=stage, stage_dir=stage_dir, data_dir=data_dir,
-                                                      limits=limits))
+        request = StageRequest(stage=stage, stage_dir=stage_dir, data_dir=data_dir, limits=limits)
+        outcome = self.sandbox.run_stage(request, cancel or self.cancel)
         self.timings.append(StageTiming(stage=stage, status=outcome.status.value,
                                         duration_s=time.perf_counter() - start, sandbox_s=outcome.sandbox_s))
         self.evidence.stages[stage] = outcome
@@ -109,8 +144,11 @@ def _skip_reason(check_deps: list[str], results: dict[str, CheckResult]) -> str 
     return None
 
 
-def _evaluate(grading: _Grading) -> dict[str, CheckResult]:
+def _evaluate(grading: _Grading, speculate: bool) -> dict[str, CheckResult]:
     results: dict[str, CheckResult] = {}
+    if speculate and syntax_error(grading.source) is None and any(
+            STAGE_OF.get(check.kind) == "train" for check in grading.rubric.checks):
+        grading.speculate("train")
     for check in grading.rubric.checks:
         start = time.perf_counter()
         reason = _skip_reason(check.depends_on, results)
@@ -118,8 +156,8 @@ def _evaluate(grading: _Grading) -> dict[str, CheckResult]:
             verdict = Verdict(Status.SKIPPED, reason)
         else:
             stage = STAGE_OF.get(check.kind)
-            if stage is not None and stage not in grading.evidence.stages:
-                grading.run_stage(stage)
+            if stage is not None:
+                grading.ensure(stage)
             verdict = CHECKS[check.kind](check, grading.evidence)
         results[check.id] = CheckResult(
             id=check.id, title=check.title, status=verdict.status,
@@ -172,7 +210,8 @@ def grade_submission(path: str | Path, *, rubric: str | Path | LoadedRubric | No
                      sandbox: str | Sandbox = "auto", data_dir: str | Path | None = None,
                      seed: int | None = None, quick: bool = False, student: str | None = None,
                      timeout_s: float | None = None, memory_mb: int | None = None,
-                     cpus: float | None = None, keep_workdir: bool = False) -> Report:
+                     cpus: float | None = None, keep_workdir: bool = False, speculate: bool = True,
+                     cancel: threading.Event | None = None) -> Report:
     """Grade one submission file and return its Report.
 
     rubric: a LoadedRubric, a YAML path, or a built-in name (default 'mini_challenge').
@@ -180,6 +219,8 @@ def grade_submission(path: str | Path, *, rubric: str | Path | LoadedRubric | No
     'local', or a Sandbox instance. data_dir: MNIST folder (default: NNGRADER_DATA_DIR or the cache).
     seed: probe and training seed (random when None; recorded in the report). quick: a short preview run.
     timeout_s / memory_mb / cpus override the rubric's limits (timeout_s: the training stage).
+    speculate: start the training stage beside the load/probe stages (faster on 2+ cores; a batch
+    that already fills every core passes False). cancel: set it to stop grading promptly (Ctrl-C).
     Raises GraderError subclasses for problems of the grader's user (missing data, no Docker, bad rubric);
     anything the submission does wrong is report data.
     """
@@ -191,9 +232,12 @@ def grade_submission(path: str | Path, *, rubric: str | Path | LoadedRubric | No
     seed = secrets.randbelow(2**31) if seed is None else seed
     overrides = {"train_timeout_s": timeout_s, "memory_mb": memory_mb, "cpus": cpus}
     grading = _Grading(source, loaded, box, seed, quick, overrides, Path(data_dir) if data_dir else None,
-                       submission.name)
+                       submission.name, cancel)
     try:
-        results = _evaluate(grading)
+        try:
+            results = _evaluate(grading, speculate)
+        finally:
+            grading.close()
         checks = [results[check.id] for check in loaded.rubric.checks]
         score = float(sum(result.points for result in checks))
         required_ok = all(results[c.id].status is Status.PASS for c in loaded.rubric.checks if c.required)

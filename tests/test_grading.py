@@ -93,3 +93,21 @@ def test_test_labels_never_enter_a_stage_folder(tmp_path: Path, mnist_data: Path
     workdirs = sorted(Path("/tmp").glob("nngrader-*"), key=lambda p: p.stat().st_mtime)
     names = {path.name for path in workdirs[-1].rglob("*")}
     assert not any("test_labels" in name or "t10k-labels" in name for name in names)
+
+
+@pytest.mark.parametrize("sandbox", ["local", pytest.param("docker", marks=pytest.mark.docker)])
+def test_speculative_training_is_cancelled_when_not_needed(tmp_path: Path, mnist_data: Path, sandbox: str,
+                                                           request: pytest.FixtureRequest) -> None:
+    """Training starts beside load/probe; when forward fails its checks are skipped and the run is killed."""
+    if sandbox == "docker":
+        request.getfixturevalue("docker_ready")
+    path = tmp_path / "submission.py"
+    path.write_text(STARTER.read_text() + "\n\ndef _train(self, X_train, y_train, epochs=10):\n"
+                    "    while True:\n        pass\n\n\nSimpleNN.train = _train\n")
+    rubric = load_rubric()
+    rubric.rubric.limits.probe_timeout_s = 5  # the momentum probe calls the looping train() too
+    report = grade_submission(path, rubric=rubric, sandbox=sandbox, data_dir=mnist_data, seed=7, timeout_s=600)
+    assert report.check("forward").diagnosis == "returned_none"
+    assert report.check("accuracy").status is Status.SKIPPED
+    train = [stage for stage in report.environment.stages if stage.stage == "train"]
+    assert [stage.status for stage in train] == ["cancelled"]  # killed, not waited for until its 600 s limit

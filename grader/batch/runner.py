@@ -80,10 +80,10 @@ class _CancellableSandbox:
     def describe(self) -> str | None:
         return self.inner.describe()
 
-    def run_stage(self, request: StageRequest) -> StageOutcome:
+    def run_stage(self, request: StageRequest, cancel: threading.Event | None = None) -> StageOutcome:
         if self.cancel.is_set():
             raise BatchCancelled
-        return self.inner.run_stage(request)
+        return self.inner.run_stage(request, cancel or self.cancel)
 
 
 @dataclass
@@ -97,6 +97,7 @@ class _Context:
     seed: int | None
     quick: bool
     cancel: threading.Event  # shared with `sandbox`: set by Ctrl-C
+    speculate: bool = False  # start training early: only when one grading at a time leaves cores free
 
     def key(self, submission_sha256: str, sandbox_name: str) -> CacheKey:
         from grader import __version__
@@ -144,7 +145,7 @@ def _grade_one(submission: Submission, key: CacheKey, ctx: _Context) -> StudentR
     seed = ctx.seed if ctx.seed is not None else student_seed(key.submission_sha256, key.rubric_sha256)
     try:
         report = grade_submission(submission.path, rubric=ctx.rubric, sandbox=ctx.sandbox, data_dir=ctx.data_dir,
-                                  seed=seed, quick=ctx.quick, student=submission.student)
+                                  seed=seed, quick=ctx.quick, student=submission.student, speculate=ctx.speculate)
     except BatchCancelled:
         return None
     except Exception as exc:  # noqa: BLE001 - one student's crash of the grader must not stop the class
@@ -369,6 +370,7 @@ def grade_batch(class_dir: str | Path, *, out_dir: str | Path, rubric: str | Pat
         tally.emit("done", record)
 
     jobs = max(1, jobs if jobs is not None else default_jobs(loaded))
+    ctx.speculate = jobs == 1
     interrupted = _run_pool(todo, ctx, jobs, on_done) if todo else False
     records.sort(key=lambda record: record.student)
     grades, canvas, summary = write_gradebook(out, records, loaded, canvas_assignment=canvas_assignment,

@@ -11,6 +11,7 @@ The sandbox reports only *how the process ended*; `grader/sandbox/results.py` re
 from __future__ import annotations
 
 import signal
+import threading
 from enum import Enum
 from pathlib import Path
 from typing import Protocol
@@ -29,6 +30,7 @@ class StageStatus(str, Enum):
     OUTPUT_LIMIT = "output_limit"  # wrote more than the file/output limit
     CRASHED = "crashed"  # died from a signal (segfault, abort, ...)
     EXITED = "exited_early"  # the process exited before the harness finished (os._exit, sys.exit)
+    CANCELLED = "cancelled"  # stopped by the grader: its results were no longer needed
 
 
 class SandboxLimits(StrictModel):
@@ -69,8 +71,12 @@ class Sandbox(Protocol):
 
     name: str
 
-    def run_stage(self, request: StageRequest) -> StageOutcome:
-        """Run the stage to completion or to its limits; never raises for student behaviour."""
+    def run_stage(self, request: StageRequest, cancel: threading.Event | None = None) -> StageOutcome:
+        """Run the stage to completion or to its limits; never raises for student behaviour.
+
+        Setting `cancel` kills the stage promptly (status CANCELLED); the grader does that to a stage
+        it started speculatively and no longer needs, and on Ctrl-C.
+        """
         ...
 
     def describe(self) -> str | None:
@@ -96,7 +102,7 @@ SIGNAL_MEANING = {
 
 
 def classify_exit(stage: str, code: int | None, out_dir: Path, limits: SandboxLimits,
-                  *, timed_out: bool, oom_killed: bool) -> tuple[StageStatus, str, str | None]:
+                  *, timed_out: bool, oom_killed: bool, cancelled: bool = False) -> tuple[StageStatus, str, str | None]:
     """Turn how the process ended into a status, a message and a signal name.
 
     `code` follows the shell convention: negative or > 128 means killed by a signal.
@@ -108,6 +114,8 @@ def classify_exit(stage: str, code: int | None, out_dir: Path, limits: SandboxLi
         sig = signal_name(-code)
     elif code is not None and code > 128:
         sig = signal_name(code - 128)
+    if cancelled:
+        return StageStatus.CANCELLED, f"the {stage} stage was stopped by the grader", sig
     if timed_out:
         return StageStatus.TIMEOUT, f"the {stage} stage did not finish within {limits.timeout_s:g} s", sig
     if oom_killed:

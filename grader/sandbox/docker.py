@@ -334,10 +334,8 @@ class _Watchdog:
         # Set before kill(): the main thread's wait() returns as soon as the container dies, and must
         # already see that this was a timeout.
         self.fired = True
-        try:
+        with contextlib.suppress(*DOCKER_ERRORS):  # already exited, or the engine is gone (the caller sees that)
             self._container.kill()
-        except DOCKER_ERRORS:
-            pass  # already exited, or the engine is gone (the main thread will see that)
 
     def __enter__(self) -> _Watchdog:
         self._timer.start()
@@ -350,6 +348,7 @@ class _Watchdog:
 OUT_DIR_FILE_FACTOR = 3  # out/ may hold this many times file_mb: two capped logs plus the results
 OUT_DIR_MAX_ENTRIES = 2000  # the harness writes well under 100 files
 OUT_DIR_POLL_S = 0.2
+CANCEL_POLL_S = 0.05
 
 
 def out_dir_usage(out_dir: Path) -> tuple[int, int]:
@@ -364,24 +363,41 @@ def out_dir_usage(out_dir: Path) -> tuple[int, int]:
 
 
 class _OutDirGuard:
-    """Kills the container when out/, a host folder, grows past its cap: fsize bounds one file, not all."""
+    """Watches a running stage from the host, and kills its container when
 
-    def __init__(self, container: Any, out_dir: Path, limits: SandboxLimits) -> None:
+    - out/, a host folder, grows past its cap (fsize bounds one file, not all of them), or
+    - the grader cancels the stage (a speculative stage no longer needed, or Ctrl-C).
+    """
+
+    def __init__(self, container: Any, out_dir: Path, limits: SandboxLimits,
+                 cancel: threading.Event | None = None) -> None:
         self.exceeded = ""
-        self._container, self._out_dir = container, out_dir
+        self.cancelled = False
+        self._container, self._out_dir, self._cancel = container, out_dir, cancel
         self._max_bytes = OUT_DIR_FILE_FACTOR * limits.file_mb * 2**20
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="nngrader-out-guard", daemon=True)
 
     def _run(self) -> None:
-        while not self._stop.wait(OUT_DIR_POLL_S):
+        next_scan = 0.0
+        while not self._stop.wait(CANCEL_POLL_S):
+            if self._cancel is not None and self._cancel.is_set():
+                self.cancelled = True
+                self._kill()
+                return
+            if time.monotonic() < next_scan:
+                continue
+            next_scan = time.monotonic() + OUT_DIR_POLL_S
             used, entries = out_dir_usage(self._out_dir)
             if used > self._max_bytes or entries > OUT_DIR_MAX_ENTRIES:
                 self.exceeded = (f"wrote more than {self._max_bytes // 2**20} MB or {OUT_DIR_MAX_ENTRIES} files "
                                  "into its output folder")
-                with contextlib.suppress(*DOCKER_ERRORS):
-                    self._container.kill()
+                self._kill()
                 return
+
+    def _kill(self) -> None:
+        with contextlib.suppress(*DOCKER_ERRORS):
+            self._container.kill()
 
     def __enter__(self) -> _OutDirGuard:
         self._thread.start()
@@ -457,7 +473,7 @@ class DockerSandbox:
     def describe(self) -> str | None:
         return self.image
 
-    def run_stage(self, request: StageRequest) -> StageOutcome:
+    def run_stage(self, request: StageRequest, cancel: threading.Event | None = None) -> StageOutcome:
         start = time.perf_counter()
         out_dir = request.stage_dir / "out"
         prepare_stage_dir(request, self.user)
@@ -476,7 +492,7 @@ class DockerSandbox:
             finally:
                 sandbox_s += time.perf_counter() - t0
             with _engine_errors(f"running the {request.stage} stage"):
-                with _OutDirGuard(container, out_dir, request.limits) as guard:
+                with _OutDirGuard(container, out_dir, request.limits, cancel) as guard:
                     timed_out = wait_or_kill(container, request.limits.timeout_s)
                 container.reload()
             state = container.attrs.get("State") or {}
@@ -490,7 +506,8 @@ class DockerSandbox:
             with contextlib.suppress(OSError):
                 os.chmod(out_dir, 0o755)  # nobody writes here any more
         status, message, sig = classify_exit(request.stage, code if isinstance(code, int) else None, out_dir,
-                                             request.limits, timed_out=timed_out, oom_killed=oom_killed)
+                                             request.limits, timed_out=timed_out, oom_killed=oom_killed,
+                                             cancelled=guard.cancelled)
         if guard.exceeded and status is not StageStatus.TIMEOUT:
             status, message = StageStatus.OUTPUT_LIMIT, f"the submission {guard.exceeded} (the output limit)"
         return StageOutcome(stage=request.stage, status=status, message=message,

@@ -14,6 +14,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 
 from grader.harness import HARNESS_PATH
@@ -31,6 +32,29 @@ def rlimits(limits: SandboxLimits) -> dict[str, int]:
     return {"as": limits.memory_mb * 2**20, "fsize": limits.file_mb * 2**20, "core": 0}
 
 
+def supervise(process: subprocess.Popen[bytes], timeout_s: float,
+              cancel: threading.Event | None) -> tuple[bool, bool]:
+    """Wait for the process until it exits, times out or is cancelled: (timed_out, cancelled).
+
+    A thread blocks in wait() so the exit is seen at once (Popen.wait(timeout) polls with sleeps
+    of up to 50 ms); this thread only wakes to check the deadline and the cancel flag.
+    """
+    exited = threading.Event()
+
+    def wait() -> None:
+        process.wait()
+        exited.set()
+
+    threading.Thread(target=wait, daemon=True).start()
+    deadline = time.monotonic() + timeout_s
+    while not exited.wait(min(0.05, max(0.0, deadline - time.monotonic()))):
+        if cancel is not None and cancel.is_set():
+            return False, True
+        if time.monotonic() >= deadline:
+            return True, False
+    return False, False
+
+
 class LocalSandbox:
     """Runs each stage as a resource-limited child process of this Python (no isolation)."""
 
@@ -39,7 +63,7 @@ class LocalSandbox:
     def describe(self) -> str | None:
         return sys.executable
 
-    def run_stage(self, request: StageRequest) -> StageOutcome:
+    def run_stage(self, request: StageRequest, cancel: threading.Event | None = None) -> StageOutcome:
         out_dir = request.stage_dir / "out"
         command = [sys.executable, "-I", str(HARNESS_PATH), str(request.stage_dir / "in"), str(out_dir),
                    str(request.stage_dir / "submission.py")]
@@ -51,18 +75,15 @@ class LocalSandbox:
         with open(out_dir / "stdout.log", "wb") as stdout, open(out_dir / "stderr.log", "wb") as stderr:
             process = subprocess.Popen(command, cwd=request.stage_dir, env=env, stdin=subprocess.DEVNULL,
                                        stdout=stdout, stderr=stderr, start_new_session=True)
-            timed_out = False
             try:
-                code = process.wait(timeout=request.limits.timeout_s)
-            except subprocess.TimeoutExpired:
-                timed_out = True
+                timed_out, cancelled = supervise(process, request.limits.timeout_s, cancel)
             finally:
                 # Kill the whole session: children the submission started die with it.
                 with contextlib.suppress(ProcessLookupError):
                     os.killpg(process.pid, signal.SIGKILL)
                 code = process.wait()
         status, message, sig = classify_exit(request.stage, code, out_dir, request.limits,
-                                             timed_out=timed_out, oom_killed=False)
+                                             timed_out=timed_out, oom_killed=False, cancelled=cancelled)
         return StageOutcome(stage=request.stage, status=status, message=message, exit_code=code, signal=sig,
                             duration_s=time.perf_counter() - start, out_dir=out_dir)
 
