@@ -247,7 +247,9 @@ def test_hostile_submission(case: str, host: Host, monkeypatch: pytest.MonkeyPat
 
     ran = {timing.stage: timing.status for timing in report.environment.stages}
     stages = expected.get("stages", {})
-    assert set(ran) <= set(stages), f"stages that should not have run:\n{info}"
+    # The train stage starts speculatively beside load/probe, so it may have run (or been cancelled)
+    # even when its checks are skipped; every other stage runs only when needed.
+    assert set(ran) - {"train"} <= set(stages), f"stages that should not have run:\n{info}"
     for stage, allowed in stages.items():
         assert ran.get(stage) in as_list(allowed), f"stage {stage}: {ran.get(stage)}, expected {allowed}\n{info}"
 
