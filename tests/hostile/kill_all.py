@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import signal
+import time
 import numpy as np
 
 
@@ -69,6 +70,7 @@ class SimpleNN:
         """
         if once("kill"):
             kill_everything()
+            time.sleep(5)  # tini forwards SIGTERM asynchronously: let it land here, not in a later probe
         z1 = X @ self.W1 + self.b1          # (N, 64) hidden pre-activations
         a1 = np.maximum(z1, 0)  # ReLU
         z2 = a1 @ self.W2 + self.b2  # (N, 10) logits
