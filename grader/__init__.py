@@ -7,7 +7,15 @@ The library is the product; the `nngrader` command only parses, calls and render
     print(report.score, report.max_score)
 """
 
+import os
+import sys
 from importlib.metadata import PackageNotFoundError, version
+
+if "numpy" not in sys.modules:
+    # The grader's own NumPy work is tiny; OpenBLAS's default worker threads would only spin and take CPU
+    # from the sandboxed training beside it (measured in benchmarks/host_threads.py). Stages set their own.
+    for _name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(_name, "1")
 
 try:
     __version__ = version("nngrader")
