@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import gzip
 import json
-import os
 import shutil
 import threading
 from pathlib import Path
@@ -34,17 +33,9 @@ TEST_COUNTS = [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
 
 
 @pytest.fixture(scope="session")
-def mnist_dir() -> Path:
-    """The real MNIST copy: $NNGRADER_TEST_DATA_DIR or ../shared/data/mnist; must exist in CI."""
-    env = os.environ.get("NNGRADER_TEST_DATA_DIR")
-    path = Path(env) if env else Path(__file__).parents[2] / "shared" / "data" / "mnist"
-    missing = [f"{f}.gz" for f in FILES.values() if not (path / f"{f}.gz").is_file()]
-    if missing:
-        msg = f"real MNIST not found in {path} (missing {', '.join(missing)}); set NNGRADER_TEST_DATA_DIR"
-        if os.environ.get("CI") == "true":
-            pytest.fail(msg)
-        pytest.skip(msg)
-    return path
+def mnist_dir(mnist_data: Path) -> Path:
+    """The real MNIST copy (tests/conftest.py: fails in CI when missing)."""
+    return mnist_data
 
 
 @pytest.fixture(scope="session")

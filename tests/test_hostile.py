@@ -29,6 +29,7 @@ import yaml
 
 from grader.models import Report, Status
 from grader.rubric import LoadedRubric, load_rubric
+from tests.conftest import find_mnist, unavailable
 
 pytestmark = [pytest.mark.docker, pytest.mark.mnist]
 
@@ -37,6 +38,7 @@ EXPECTED: dict[str, dict[str, Any]] = yaml.safe_load((HOSTILE / "expected.yaml")
 CASES = sorted(path.stem for path in HOSTILE.glob("*.py"))
 
 SEED = 1234
+
 LOAD_TIMEOUT_S, PROBE_TIMEOUT_S, TRAIN_TIMEOUT_S = 15.0, 20.0, 30.0
 HANG_BUDGET_S = LOAD_TIMEOUT_S + PROBE_TIMEOUT_S + TRAIN_TIMEOUT_S + 90.0  # limits + container overhead
 SECRET_ENV = "NNGRADER_HOSTILE_SECRET"
@@ -46,27 +48,6 @@ STATUSES = {status.value for status in Status}
 STAGE_STATUSES = {"ok", "timeout", "memory", "output_limit", "crashed", "exited_early"}
 KEYS = {"max_score", "passed", "checks", "diagnosis", "message", "stages", "stdout_require", "stdout_forbid",
         "stderr_require", "stdout_number_max", "marker"}
-
-
-def in_ci() -> bool:
-    return os.environ.get("CI", "").lower() == "true"
-
-
-def unavailable(reason: str) -> None:
-    """Fail in CI (a missing dependency there is a broken pipeline), skip elsewhere."""
-    if in_ci():
-        pytest.fail(f"{reason} (CI=true: required)", pytrace=False)
-    pytest.skip(reason)
-
-
-def find_mnist() -> Path:
-    default = Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist"
-    for candidate in (os.environ.get("NNGRADER_TEST_DATA_DIR"), os.environ.get("NNGRADER_DATA_DIR"), str(default)):
-        if candidate and any((Path(candidate) / name).is_file()
-                             for name in ("t10k-labels-idx1-ubyte.gz", "t10k-labels-idx1-ubyte")):
-            return Path(candidate)
-    unavailable("MNIST not found: set NNGRADER_TEST_DATA_DIR to a folder with the four MNIST files")
-    raise AssertionError("unreachable")
 
 
 def short_rubric() -> LoadedRubric:
