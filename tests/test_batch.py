@@ -408,7 +408,7 @@ def test_sigint_stops_a_running_batch_without_leftovers(tmp_path: Path, mnist_da
 def test_docker_batch(tmp_path: Path, mnist_data: Path, docker_ready: str) -> None:
     classdir, out = small_class(tmp_path / "class"), tmp_path / "out"
     result = grade_batch(classdir, out_dir=out, sandbox=docker_ready, data_dir=mnist_data, quick=True, jobs=2)
-    assert [r.status for r in result.records] == ["graded"] * 3
+    assert [r.status for r in result.records] == ["graded"] * 3, [r.error for r in result.records]
     rows = by_student(read_csv(out / "grades.csv"))
     assert rows["ann"]["gradients_status"] == "pass" and rows["ben"]["gradients_status"] == "fail"
     assert all(r.report is not None and r.report.environment.sandbox == "docker" for r in result.records)

@@ -226,7 +226,7 @@ def test_hostile_submission(case: str, host: Host, monkeypatch: pytest.MonkeyPat
     if expected.get("passed") is True:
         assert report.score == expected["max_score"], f"{case} should get full marks:\n{info}"
 
-    ran = {timing.stage: timing.status for timing in report.environment.stages}
+    ran = {timing.stage: timing.status for timing in report.environment.stages if timing.status != "cancelled"}
     stages = expected.get("stages", {})
     # The train stage starts speculatively beside load/probe, so it may have run (or been cancelled)
     # even when its checks are skipped; every other stage runs only when needed.

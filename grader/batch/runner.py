@@ -37,9 +37,9 @@ from grader.batch.records import (
 )
 from grader.batch.summary import render_summary
 from grader.data import mnist
-from grader.errors import GraderError
+from grader.errors import GraderError, SandboxError
 from grader.harness import HARNESS_PATH
-from grader.models import Note
+from grader.models import Note, Report
 from grader.rubric import LoadedRubric, load_rubric
 from grader.sandbox.base import Sandbox, StageOutcome, StageRequest
 from grader.sandbox.select import select_sandbox
@@ -137,6 +137,21 @@ def _error_record(submission: Submission, key: CacheKey, message: str, *, retry:
                          error=message, retry=retry, duration_s=duration_s)
 
 
+def _grade_with_retry(path: Path, ctx: _Context, seed: int, student: str) -> Report:
+    """grade_submission, tried once more when the sandbox itself failed (a transient engine error).
+
+    Student behaviour never raises SandboxError (it is report data), so a retry cannot hide it.
+    """
+    for attempt in (1, 2):
+        try:
+            return grade_submission(path, rubric=ctx.rubric, sandbox=ctx.sandbox, data_dir=ctx.data_dir, seed=seed,
+                                    quick=ctx.quick, student=student, speculate=ctx.speculate, cancel=ctx.cancel)
+        except SandboxError:
+            if attempt == 2 or ctx.cancel.is_set():
+                raise
+    raise AssertionError("unreachable")
+
+
 def _grade_one(submission: Submission, key: CacheKey, ctx: _Context) -> StudentRecord | None:
     """Grade one student in a worker thread; None when the batch was cancelled meanwhile."""
     if submission.path is None:
@@ -144,8 +159,7 @@ def _grade_one(submission: Submission, key: CacheKey, ctx: _Context) -> StudentR
     started = time.perf_counter()
     seed = ctx.seed if ctx.seed is not None else student_seed(key.submission_sha256, key.rubric_sha256)
     try:
-        report = grade_submission(submission.path, rubric=ctx.rubric, sandbox=ctx.sandbox, data_dir=ctx.data_dir,
-                                  seed=seed, quick=ctx.quick, student=submission.student, speculate=ctx.speculate)
+        report = _grade_with_retry(submission.path, ctx, seed, submission.student)
     except BatchCancelled:
         return None
     except Exception as exc:  # noqa: BLE001 - one student's crash of the grader must not stop the class

@@ -18,6 +18,7 @@ import contextlib
 import json
 import logging
 import os
+import signal
 import socket
 import stat
 import threading
@@ -347,8 +348,7 @@ class _Watchdog:
 
 OUT_DIR_FILE_FACTOR = 3  # out/ may hold this many times file_mb: two capped logs plus the results
 OUT_DIR_MAX_ENTRIES = 2000  # the harness writes well under 100 files
-OUT_DIR_POLL_S = 0.2
-CANCEL_POLL_S = 0.05
+GUARD_POLL_S = 0.02  # page-cache writes run at GB/s: the out/ cap needs a short reaction time
 
 
 def out_dir_usage(out_dir: Path) -> tuple[int, int]:
@@ -379,15 +379,11 @@ class _OutDirGuard:
         self._thread = threading.Thread(target=self._run, name="nngrader-out-guard", daemon=True)
 
     def _run(self) -> None:
-        next_scan = 0.0
-        while not self._stop.wait(CANCEL_POLL_S):
+        while not self._stop.wait(GUARD_POLL_S):
             if self._cancel is not None and self._cancel.is_set():
                 self.cancelled = True
                 self._kill()
                 return
-            if time.monotonic() < next_scan:
-                continue
-            next_scan = time.monotonic() + OUT_DIR_POLL_S
             used, entries = out_dir_usage(self._out_dir)
             if used > self._max_bytes or entries > OUT_DIR_MAX_ENTRIES:
                 self.exceeded = (f"wrote more than {self._max_bytes // 2**20} MB or {OUT_DIR_MAX_ENTRIES} files "
@@ -396,10 +392,19 @@ class _OutDirGuard:
                 return
 
     def _kill(self) -> None:
+        # The fast path: SIGKILL the container's init from the host (possible when the grader runs as
+        # root); its PID namespace dies with it at once, without an API round trip. Then the API kill.
+        if self._pid > 0:
+            with contextlib.suppress(OSError):
+                os.kill(self._pid, signal.SIGKILL)
         with contextlib.suppress(*DOCKER_ERRORS):
             self._container.kill()
 
     def __enter__(self) -> _OutDirGuard:
+        self._pid = 0
+        with contextlib.suppress(*DOCKER_ERRORS):
+            self._container.reload()
+            self._pid = int((self._container.attrs.get("State") or {}).get("Pid") or 0)
         self._thread.start()
         return self
 
