@@ -26,6 +26,7 @@ from typing import Literal
 from pydantic import Field
 
 from grader.batch.extract import extract_zip, notebook_code, write_notebook_py
+from grader.checks.static import parse
 from grader.errors import SubmissionError
 from grader.models import StrictModel
 
@@ -81,7 +82,7 @@ def classroom_students(folder_names: Iterable[str]) -> dict[str, str]:
 def _defines_network(source: str) -> bool:
     """True when the source defines a class with forward, backward and train methods."""
     try:
-        tree = ast.parse(source)
+        tree = parse(source)
     except (SyntaxError, ValueError):
         return False
     for node in ast.walk(tree):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import sys
+import threading
 
 from grader.checks.base import Evidence, Verdict, failed, passed
 from grader.rubric import FromScratchCheck
@@ -37,10 +38,21 @@ def _dynamic_import(node: ast.Call) -> bool:
             and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str))
 
 
+# CPython 3.11's AST constructor keeps a recursion counter that concurrent parses in several threads
+# corrupt ("SystemError: AST constructor recursion depth mismatch", seen in parallel batches).
+_PARSE_LOCK = threading.Lock()
+
+
+def parse(source: str, filename: str = "submission.py") -> ast.Module:
+    """ast.parse, one thread at a time (see _PARSE_LOCK)."""
+    with _PARSE_LOCK:
+        return ast.parse(source, filename=filename)
+
+
 def syntax_error(source: str, filename: str = "submission.py") -> SyntaxError | None:
     """The SyntaxError the source would raise at import, or None."""
     try:
-        ast.parse(source, filename=filename)
+        parse(source, filename=filename)
     except SyntaxError as exc:
         return exc
     except ValueError as exc:  # null bytes
@@ -54,7 +66,7 @@ def check_from_scratch(check: FromScratchCheck, evidence: Evidence) -> Verdict:
         where = f" (line {error.lineno})" if error.lineno else ""
         return failed("syntax_error", f"cannot parse the file: {error.msg}{where}", line=error.lineno)
     allowed = set(check.allowed) | set(sys.stdlib_module_names) | {"__future__"}
-    modules = imported_modules(ast.parse(evidence.source))
+    modules = imported_modules(parse(evidence.source))
     forbidden = {name: line for name, line in modules.items() if name not in allowed}
     if forbidden:
         listed = ", ".join(f"{name} (line {line})" for name, line in sorted(forbidden.items(), key=lambda x: x[1]))
