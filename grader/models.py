@@ -80,6 +80,17 @@ class Environment(StrictModel):
     total_s: float = Field(default=0.0, ge=0, description="Total wall time of grading.")
 
 
+class ProgressEvent(StrictModel):
+    """What grading is doing right now, for a live progress line (`grade_submission(on_progress=...)`)."""
+
+    stage: str = Field(description="Stage running: load, probe or train ('' before the first stage).")
+    elapsed_s: float = Field(ge=0, description="Seconds since the stage started.")
+    limit_s: float = Field(ge=0, description="The stage's time limit in seconds.")
+    epoch: float | None = Field(default=None, description="Epochs of training done so far (fractional), when known.")
+    epochs: int | None = Field(default=None, description="Epochs the graded training runs.")
+    message: str = Field(default="", description="A short description, e.g. 'training: epoch 3/10'.")
+
+
 class Report(StrictModel):
     """Everything grading one submission produced. `grade_submission` returns this."""
 
