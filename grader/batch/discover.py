@@ -26,7 +26,7 @@ from typing import Literal
 from pydantic import Field
 
 from grader.batch.extract import extract_zip, notebook_code, write_notebook_py
-from grader.checks.static import parse
+from grader.checks.static import SourceError, parse_bounded
 from grader.errors import SubmissionError
 from grader.models import StrictModel
 
@@ -82,8 +82,8 @@ def classroom_students(folder_names: Iterable[str]) -> dict[str, str]:
 def _defines_network(source: str) -> bool:
     """True when the source defines a class with forward, backward and train methods."""
     try:
-        tree = parse(source)
-    except (SyntaxError, ValueError):
+        tree = parse_bounded(source)
+    except SourceError:
         return False
     for node in ast.walk(tree):
         if isinstance(node, ast.ClassDef):

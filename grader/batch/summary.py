@@ -14,7 +14,6 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from grader.batch.records import StudentRecord
-from grader.checks.hints import HINTS
 from grader.models import CheckResult, Report, Status
 from grader.rubric import LoadedRubric
 
@@ -176,11 +175,13 @@ def _diagnoses(reports: Sequence[Report], rubric: LoadedRubric) -> str:
     """The most frequent machine diagnoses across the class, with the hint students are shown."""
     counts: Counter[str] = Counter()
     where: dict[str, set[str]] = defaultdict(set)
+    hints: dict[str, str] = {}
     for report in reports:
-        for diagnosis, title in {(r.diagnosis, r.title) for r in report.checks
-                                 if r.status is not Status.PASS and r.diagnosis}:
+        for diagnosis, title, hint in {(r.diagnosis, r.title, r.hint) for r in report.checks
+                                       if r.status is not Status.PASS and r.diagnosis}:
             counts[diagnosis] += 1
             where[diagnosis].add(title)
+            hints.setdefault(diagnosis, hint)
     if not counts:
         what = "every graded check passed" if reports else "no submission was graded"
         return f'<p class="muted">No diagnoses: {what}.</p>'
@@ -188,7 +189,7 @@ def _diagnoses(reports: Sequence[Report], rubric: LoadedRubric) -> str:
         f'<tr><td><code>{_e(diagnosis)}</code><div class="muted small">{_e(", ".join(sorted(where[diagnosis])))}'
         f'</div></td><td class="num">{count}</td><td class="num">{_pct(count, len(reports))}</td>'
         f'<td><div class="mini-track"><span style="width:{100 * count / len(reports):.1f}%"></span></div></td>'
-        f'<td class="hint">{_e(HINTS.get(diagnosis, ""))}</td></tr>'
+        f'<td class="hint">{_e(hints.get(diagnosis, ""))}</td></tr>'
         for diagnosis, count in counts.most_common(12))
     return ('<table class="table diag"><thead><tr><th>Diagnosis</th><th class="num">Students</th>'
             f'<th class="num">%</th><th></th><th>Hint shown to students</th></tr></thead><tbody>{rows}</tbody></table>')

@@ -31,6 +31,7 @@ class StageStatus(str, Enum):
     CRASHED = "crashed"  # died from a signal (segfault, abort, ...)
     EXITED = "exited_early"  # the process exited before the harness finished (os._exit, sys.exit)
     CANCELLED = "cancelled"  # stopped by the grader: its results were no longer needed
+    STOPPED = "stopped"  # stopped by the grader's watch: stalled or too slow to finish (see StageOutcome.stop)
 
 
 class SandboxLimits(StrictModel):
@@ -53,6 +54,13 @@ class StageRequest(StrictModel):
     limits: SandboxLimits
 
 
+class StopReason(StrictModel):
+    """Why the grader stopped a stage that was still running."""
+
+    code: str = Field(description="Diagnosis code, e.g. 'stalled' or 'too_slow'.")
+    message: str = Field(description="What was seen, for the report.")
+
+
 class StageOutcome(StrictModel):
     """How the stage's process ended (not what it computed)."""
 
@@ -64,6 +72,31 @@ class StageOutcome(StrictModel):
     duration_s: float = 0.0
     sandbox_s: float = Field(default=0.0, description="Time spent creating/removing the sandbox itself.")
     out_dir: Path
+    stdout: str = Field(default="", description="What the stage printed (head and tail, bounded).")
+    stderr: str = Field(default="", description="What the stage wrote to stderr (head and tail, bounded).")
+    stop: StopReason | None = Field(default=None, description="Set when status is STOPPED.")
+
+
+OUT_FILES = ("results.bin", "progress.txt")
+
+
+def prepare_stage_dir(stage_dir: Path, files: dict[str, bytes]) -> None:
+    """The stage folder: in/ (filled by the caller), sub/ (the submission's files, read-only), and out/
+    with its two pre-created output files."""
+    for part in ("in", "sub", "out"):
+        (stage_dir / part).mkdir(parents=True, exist_ok=True)
+    sub = stage_dir / "sub"
+    for relative, content in files.items():
+        target = sub / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(content)
+        target.chmod(0o444)
+    for folder in sorted((p for p in sub.rglob("*") if p.is_dir()), reverse=True):
+        folder.chmod(0o555)
+    sub.chmod(0o555)
+    for out_file in OUT_FILES:
+        (stage_dir / "out" / out_file).touch()
+        (stage_dir / "out" / out_file).chmod(0o666)
 
 
 class Sandbox(Protocol):
@@ -101,6 +134,36 @@ SIGNAL_MEANING = {
 }
 
 
+def read_logs(out_dir: Path, limit_kb: int) -> dict[str, str]:
+    """stdout and stderr as the stage left them in out/ (first `limit_kb` KB each; interim, lead's area)."""
+    logs = {}
+    for name in ("stdout", "stderr"):
+        path = out_dir / f"{name}.log"
+        try:
+            with open(path, "rb") as f:
+                data = f.read(limit_kb * 1024 + 1)
+        except OSError:
+            data = b""
+        text = data[: limit_kb * 1024].decode("utf-8", "replace")
+        logs[name] = text + ("\n[... output truncated ...]" if len(data) > limit_kb * 1024 else "")
+    return logs
+
+
+def _finished(out_dir: Path, stage: str) -> bool:
+    """True when the last line of progress.txt is `done <stage>` (the harness's completion line)."""
+    path = out_dir / "progress.txt"
+    try:
+        if not path.is_file() or path.is_symlink():
+            return False
+        with open(path, "rb") as f:
+            size = f.seek(0, 2)
+            f.seek(max(0, size - 256))
+            lines = f.read().decode("ascii", "replace").splitlines()
+    except OSError:
+        return False
+    return bool(lines) and lines[-1].strip() == f"done {stage}"
+
+
 def classify_exit(stage: str, code: int | None, out_dir: Path, limits: SandboxLimits,
                   *, timed_out: bool, oom_killed: bool, cancelled: bool = False) -> tuple[StageStatus, str, str | None]:
     """Turn how the process ended into a status, a message and a signal name.
@@ -128,8 +191,7 @@ def classify_exit(stage: str, code: int | None, out_dir: Path, limits: SandboxLi
     if sig is not None:
         meaning = SIGNAL_MEANING.get(sig, "killed")
         return StageStatus.CRASHED, f"the process crashed with {sig}: {meaning}", sig
-    done = out_dir / "done.txt"
-    if done.is_file() and not done.is_symlink():  # a link planted by the submission is not the sentinel
+    if _finished(out_dir, stage):
         return StageStatus.OK, "", None
     return (StageStatus.EXITED,
             f"the process exited (code {code}) before the {stage} stage finished: sys.exit() or os._exit() "

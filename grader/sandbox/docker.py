@@ -36,7 +36,14 @@ from docker.types import LogConfig, Mount, Ulimit
 
 from grader.errors import SandboxError
 from grader.harness import HARNESS_PATH
-from grader.sandbox.base import SandboxLimits, StageOutcome, StageRequest, StageStatus, classify_exit
+from grader.sandbox.base import (
+    SandboxLimits,
+    StageOutcome,
+    StageRequest,
+    StageStatus,
+    classify_exit,
+    read_logs,
+)
 from grader.sandbox.image import IMAGE_TAG, SANDBOX_USER
 from grader.sandbox.local import thread_env
 
@@ -227,10 +234,10 @@ def prepare_stage_dir(request: StageRequest, user: str = SANDBOX_USER) -> None:
     Refuses symlinked or missing stage paths, and a data folder that holds the hidden test labels.
     """
     stage_dir = request.stage_dir
-    in_dir, out_dir, submission = stage_dir / "in", stage_dir / "out", stage_dir / "submission.py"
+    in_dir, out_dir, submission = stage_dir / "in", stage_dir / "out", stage_dir / "sub"
     _directory(in_dir, "input folder")
     _directory(out_dir, "output folder")
-    _regular(submission, "submission")
+    _directory(submission, "submission folder")
     _regular(HARNESS_PATH, "harness")
     try:
         os.chmod(out_dir, 0o777)
@@ -238,7 +245,6 @@ def prepare_stage_dir(request: StageRequest, user: str = SANDBOX_USER) -> None:
         for path in in_dir.iterdir():
             if path.is_file() and not path.is_symlink():
                 os.chmod(path, 0o644)
-        os.chmod(submission, 0o644)
     except OSError as exc:
         raise SandboxError(f"cannot open the stage folder {stage_dir} to the sandbox user: {exc}") from exc
     uid, gid = _uid_gid(user)
@@ -301,7 +307,7 @@ def container_settings(limits: SandboxLimits, *, image: str, user: str, command:
 
 def stage_command(has_data: bool) -> list[str]:
     """The harness run, with stdout/stderr sent to files in /out (subject to fsize, like local)."""
-    args = "/in /out /sub/submission.py" + (" /data" if has_data else "")
+    args = "/in /out /sub" + (" /data" if has_data else "")
     return ["sh", "-c", f"exec python3 -I /harness/harness.py {args} >/out/stdout.log 2>/out/stderr.log"]
 
 
@@ -311,7 +317,7 @@ def stage_mounts(request: StageRequest) -> list[Any]:
     mounts = [
         Mount("/in", str(stage_dir / "in"), type="bind", read_only=True),
         Mount("/out", str(stage_dir / "out"), type="bind", read_only=False),
-        Mount("/sub/submission.py", str(stage_dir / "submission.py"), type="bind", read_only=True),
+        Mount("/sub", str(stage_dir / "sub"), type="bind", read_only=True),
         Mount("/harness/harness.py", str(HARNESS_PATH), type="bind", read_only=True),
     ]
     if request.data_dir is not None:
@@ -517,7 +523,8 @@ class DockerSandbox:
             status, message = StageStatus.OUTPUT_LIMIT, f"the submission {guard.exceeded} (the output limit)"
         return StageOutcome(stage=request.stage, status=status, message=message,
                             exit_code=code if isinstance(code, int) else None, signal=sig,
-                            duration_s=time.perf_counter() - start, sandbox_s=sandbox_s, out_dir=out_dir)
+                            duration_s=time.perf_counter() - start, sandbox_s=sandbox_s, out_dir=out_dir,
+                            **read_logs(out_dir, request.limits.output_kb))
 
 
 # --------------------------------------------------------------------------- self-test

@@ -18,7 +18,7 @@ import threading
 import time
 
 from grader.harness import HARNESS_PATH
-from grader.sandbox.base import SandboxLimits, StageOutcome, StageRequest, classify_exit
+from grader.sandbox.base import SandboxLimits, StageOutcome, StageRequest, classify_exit, read_logs
 
 
 def thread_env(cpus: float) -> dict[str, str]:
@@ -66,7 +66,7 @@ class LocalSandbox:
     def run_stage(self, request: StageRequest, cancel: threading.Event | None = None) -> StageOutcome:
         out_dir = request.stage_dir / "out"
         command = [sys.executable, "-I", str(HARNESS_PATH), str(request.stage_dir / "in"), str(out_dir),
-                   str(request.stage_dir / "submission.py")]
+                   str(request.stage_dir / "sub")]
         if request.data_dir is not None:
             command.append(str(request.data_dir))
         env = {"PATH": "/usr/bin:/bin", "HOME": str(request.stage_dir), **thread_env(request.limits.cpus),
@@ -85,5 +85,6 @@ class LocalSandbox:
         status, message, sig = classify_exit(request.stage, code, out_dir, request.limits,
                                              timed_out=timed_out, oom_killed=False, cancelled=cancelled)
         return StageOutcome(stage=request.stage, status=status, message=message, exit_code=code, signal=sig,
-                            duration_s=time.perf_counter() - start, out_dir=out_dir)
+                            duration_s=time.perf_counter() - start, out_dir=out_dir,
+                            **read_logs(out_dir, request.limits.output_kb))
 
