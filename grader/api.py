@@ -1,77 +1,112 @@
-"""grade_submission: grade one SimpleNN file against a rubric and return a Report.
+"""grade_submission: grade one submission (a file or a folder) against a rubric and return a Report.
 
-Flow: static checks on the source (host) -> `load` stage -> `probe` stage -> `train` stage, each a fresh,
-time-limited sandbox run started only when a check that needs it can still pass. Every verdict is
-computed here, on the host, from the stages' raw outputs.
+Flow: collect the submission's files -> draw the probes and the hidden task from the seed -> `load` stage
+-> `probe` stage -> `train` stage, each a fresh, time-limited sandbox run started only when a check that
+needs it can still pass, watched for stalls and hopeless slowness -> every check judged here, on the
+host, from the stages' raw outputs. Nothing the submission does raises: it is report data.
 """
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
+import logging
 import platform
 import secrets
-import shutil
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from grader.checks import CHECKS, STAGE_OF, Evidence, Verdict
-from grader.checks.loading import bias_is_1d
-from grader.checks.static import syntax_error
+from grader.checks.base import (
+    CheckConfig,
+    Evidence,
+    HostData,
+    StageRun,
+    Verdict,
+    failed,
+    invalid_output,
+    skipped,
+)
+from grader.checks.hints import render
+from grader.checks.momentum import MomentumCheck
+from grader.checks.registry import KINDS, hint_template
+from grader.checks.static import SourceError, parse_bounded
+from grader.checks.training import SNAPSHOTS, LossDecreaseCheck
 from grader.data import mnist
-from grader.errors import SubmissionError
-from grader.models import CheckResult, Environment, Note, Report, StageTiming, Status
-from grader.probes import choose, write_stage_inputs
-from grader.rubric import LoadedRubric, Rubric, load_rubric
-from grader.sandbox.base import Sandbox, SandboxLimits, StageOutcome, StageRequest
-from grader.sandbox.results import read_log, read_meta
+from grader.fs import remove_tree
+from grader.models import CheckResult, Environment, Note, ProgressEvent, Report, StageTiming, Status
+from grader.probes import write_inputs
+from grader.results import StageResults, UntrustedDataError
+from grader.rubric import LoadedRubric, load_rubric
+from grader.sandbox.base import Sandbox, SandboxLimits, StageOutcome, StageRequest, StageStatus, prepare_stage_dir
 from grader.sandbox.select import select_sandbox
+from grader.submission import SubmissionFiles, collect
+from grader.task import build as build_task
+from grader.task import secret_key, write_stage_data
+from grader.watch import StageWatch
 
-MAX_SOURCE_BYTES = 1_000_000
+log = logging.getLogger(__name__)
 
-
-def read_source(path: Path) -> str:
-    """The submission's text; SubmissionError when it cannot be graded at all."""
-    if not path.exists():
-        raise SubmissionError(f"{path}: no such file")
-    if not path.is_file():
-        raise SubmissionError(f"{path}: not a file (give the .py file that defines the class)")
-    size = path.stat().st_size
-    if size > MAX_SOURCE_BYTES:
-        raise SubmissionError(f"{path}: {size} bytes is too large for a source file (limit {MAX_SOURCE_BYTES})")
-    return path.read_bytes().decode("utf-8", errors="replace")
+SKETCH_PER_PARAM = 16  # parameter entries recorded at every backward() call
+ProgressCallback = Callable[[ProgressEvent], None]
 
 
-def stage_limits(rubric: Rubric, stage: str, overrides: dict[str, Any]) -> SandboxLimits:
-    limits = rubric.limits.model_copy(update={k: v for k, v in overrides.items() if v is not None})
+def stage_limits(loaded: LoadedRubric, stage: str, overrides: dict[str, Any]) -> SandboxLimits:
+    limits = loaded.rubric.limits.model_copy(update={k: v for k, v in overrides.items() if v is not None})
     timeout = {"load": limits.load_timeout_s, "probe": limits.probe_timeout_s, "train": limits.train_timeout_s}
     return SandboxLimits(timeout_s=timeout[stage], memory_mb=limits.memory_mb, cpus=limits.cpus, pids=limits.pids,
                          file_mb=limits.file_mb, output_kb=limits.output_kb)
 
 
-class _Grading:
-    """One grading run: the work folder, the sandbox and the stages run so far."""
+def host_data(loaded: LoadedRubric, arrays: dict[str, np.ndarray], seed: int, quick: bool,
+              cache_dir: Path) -> HostData:
+    """Everything the host draws from the seed: probe inputs, the recorded coordinates, the hidden task."""
+    rubric = loaded.rubric
+    rng = np.random.default_rng(seed)
+    train_rows = min(rubric.quick_samples, len(arrays["train_labels"])) if quick else len(arrays["train_labels"])
+    host = HostData(train_images=arrays["train_images"], train_labels=arrays["train_labels"], train_rows=train_rows)
+    for check in rubric.checks:
+        kind = KINDS[check.kind]
+        if kind.inputs is not None and check.kind not in host.inputs:
+            host.inputs[check.kind] = kind.inputs(check, rubric, rng, host)
+    shapes = rubric.architecture.parameter_shapes()
+    host.sketch = {name: np.sort(rng.choice(int(np.prod(shape)), size=min(SKETCH_PER_PARAM, int(np.prod(shape))),
+                                            replace=False)) for name, shape in shapes.items()}
+    epochs = rubric.quick_epochs if quick else rubric.epochs
+    host.snapshot_at = sorted(int(v) for v in rng.integers(train_rows // 10, max(train_rows // 10 + 1,
+                                                           int(train_rows * epochs * 0.9)), size=SNAPSHOTS))
+    loss = rubric.get(LossDecreaseCheck)
+    subset = min(loss.subset if loss else 2000, train_rows)
+    loss_idx = np.sort(rng.choice(train_rows, size=subset, replace=False))
+    host.task = build_task(arrays, seed, secret_key(cache_dir), loss_idx)
+    return host
 
-    def __init__(self, source: str, loaded: LoadedRubric, sandbox: Sandbox, seed: int, quick: bool,
-                 overrides: dict[str, Any], data_dir: Path | None, filename: str,
-                 cancel: threading.Event | None = None) -> None:
-        self.source, self.rubric, self.sandbox, self.seed, self.quick = source, loaded.rubric, sandbox, seed, quick
-        self.overrides = overrides
+
+class _Grading:
+    """One grading run: the work folder, the sandbox, the stages run so far and the evidence they left."""
+
+    def __init__(self, submission: SubmissionFiles, loaded: LoadedRubric, sandbox: Sandbox, seed: int, quick: bool,
+                 overrides: dict[str, Any], data_dir: Path | None, cancel: threading.Event | None,
+                 on_progress: ProgressCallback | None) -> None:
+        self.submission, self.loaded, self.rubric = submission, loaded, loaded.rubric
+        self.sandbox, self.seed, self.quick, self.overrides = sandbox, seed, quick, overrides
         self.prepared = mnist.prepare(data_dir)
-        arrays = mnist.load_arrays(self.prepared)
-        self.train_samples = self.rubric.quick_samples if quick else len(arrays["train_labels"])
-        self.inputs = choose(self.rubric, arrays, seed, train_samples=self.train_samples)
+        self.arrays = mnist.load_arrays(self.prepared)
+        self.host = host_data(loaded, self.arrays, seed, quick, mnist.default_cache_dir())
+        sources = {path: content.decode("utf-8", "replace") for path, content in submission.files.items()
+                   if path.endswith(".py")}
+        self.evidence = Evidence(rubric=self.rubric, sources=sources, entry=submission.entry, host=self.host,
+                                 quick=quick)
         self.workdir = Path(tempfile.mkdtemp(prefix="nngrader-"))
-        self.evidence = Evidence(rubric=self.rubric, source=source, inputs=self.inputs, quick=quick,
-                                 filename=filename)
         self.timings: list[StageTiming] = []
         self.cancel = cancel  # set by the caller (e.g. a batch on Ctrl-C): stops the running stage
+        self.on_progress = on_progress
         self.stop_speculation = threading.Event()
         self.pending: dict[str, Future[StageOutcome]] = {}
         self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="nngrader-stage")
@@ -80,7 +115,7 @@ class _Grading:
         """Start `stage` now, in the background, before knowing whether its checks will run.
 
         The graded training run is by far the longest stage; starting it beside load and probe hides
-        their cost. If its checks end up skipped (e.g. forward failed), close() kills it.
+        their cost. If its checks end up skipped (e.g. the class does not load), close() kills it.
         """
         self.pending[stage] = self.pool.submit(self.run_stage, stage, self.stop_speculation)
 
@@ -95,7 +130,7 @@ class _Grading:
             self.run_stage(stage)
 
     def close(self) -> None:
-        """Kill whatever still runs (results no longer needed) and remove the work folder."""
+        """Kill whatever still runs (results no longer needed)."""
         self.stop_speculation.set()
         for future in self.pending.values():
             with contextlib.suppress(Exception):  # its results are not used
@@ -103,93 +138,126 @@ class _Grading:
         self.pool.shutdown()
 
     def request(self, stage: str) -> dict[str, Any]:
-        return {"stage": stage, "class_name": self.rubric.architecture.class_name,
+        """request.json: what the harness needs to run this stage (no answers, no labels)."""
+        probes = [kind for kind in dict.fromkeys(check.kind for check in self.rubric.checks)
+                  if KINDS[kind].stage == "probe"]
+        momentum = self.rubric.get(MomentumCheck)
+        return {"stage": stage, "entry": self.submission.entry, "class_name": self.rubric.architecture.class_name,
                 "param_names": list(self.rubric.architecture.parameter_shapes()), "seed": self.seed,
-                "momentum_steps": getattr(self.rubric.get("momentum"), "steps", 6) + 1,
+                "probes": probes, "momentum_steps": momentum.steps + 1 if momentum else 0,
                 "epochs": self.rubric.quick_epochs if self.quick else self.rubric.epochs,
-                "train_samples": self.rubric.quick_samples if self.quick else None}
+                "sketch": {name: idx.tolist() for name, idx in self.host.sketch.items()},
+                "snapshot_at": self.host.snapshot_at}
 
     def run_stage(self, stage: str, cancel: threading.Event | None = None) -> StageOutcome:
         stage_dir = self.workdir / stage
-        (stage_dir / "out").mkdir(parents=True)
-        (stage_dir / "out").chmod(0o777)  # the sandbox user is not us
-        write_stage_inputs(stage_dir / "in", self.request(stage), self.inputs, stage)
-        (stage_dir / "submission.py").write_text(self.source)
-        (stage_dir / "submission.py").chmod(0o644)
-        data_dir = self.prepared.public_dir if stage == "train" else None
-        limits = stage_limits(self.rubric, stage, self.overrides)
-        start = time.perf_counter()
+        prepare_stage_dir(stage_dir, self.submission.files)
+        inputs = {probe: arrays for probe, arrays in self.host.inputs.items() if KINDS[probe].stage == stage}
+        write_inputs(stage_dir / "in", self.request(stage), inputs)
+        data_dir = None
+        if stage == "train":
+            assert self.host.task is not None
+            data_dir = stage_dir / "data"
+            write_stage_data(data_dir, self.arrays, self.host.task, self.host.train_rows)
+        limits = stage_limits(self.loaded, stage, self.overrides)
         request = StageRequest(stage=stage, stage_dir=stage_dir, data_dir=data_dir, limits=limits)
-        outcome = self.sandbox.run_stage(request, cancel or self.cancel)
+        runs = {"momentum": (len(self.host.inputs["momentum"]["X"]), 1)} if "momentum" in self.host.inputs else {}
+        if stage == "train":
+            runs = {"train": (self.host.train_rows, self.request(stage)["epochs"])}
+        watch = StageWatch(stage, stage_dir / "out", limits.timeout_s, self.rubric.limits.stall_s, runs=runs,
+                           on_progress=self.on_progress)
+        start = time.perf_counter()
+        outcome = watch.run(self.sandbox, request, [cancel, self.cancel])
         self.timings.append(StageTiming(stage=stage, status=outcome.status.value,
                                         duration_s=time.perf_counter() - start, sandbox_s=outcome.sandbox_s))
-        self.evidence.stages[stage] = outcome
+        self.evidence.stages[stage] = StageRun(outcome=outcome, results=StageResults.read(outcome.out_dir))
         return outcome
 
     def logs(self, name: str) -> str:
-        limit = self.rubric.limits.output_kb * 1024
-        parts = [f"--- {stage} ---\n{text}" for stage, outcome in self.evidence.stages.items()
-                 if (text := read_log(outcome.out_dir, name, limit // 3))]
-        return "\n".join(parts)[:limit]
+        parts = [f"--- {stage} ---\n{text}" for stage, run in self.evidence.stages.items()
+                 if (text := getattr(run.outcome, name))]
+        return "\n".join(parts)
 
 
-def _skip_reason(check_deps: list[str], results: dict[str, CheckResult]) -> str | None:
-    for dep in check_deps:
+def _skip_reason(check: CheckConfig, results: dict[str, CheckResult], titles: dict[str, str]) -> str | None:
+    for dep in check.depends_on:
         result = results[dep]
-        if result.status is Status.SKIPPED:
-            return result.message  # already names the check that failed first
         if result.status is not Status.PASS:
-            because = f" ({result.message})" if result.message else ""
-            return f"skipped: '{dep}' did not pass{because}"
+            if result.status is Status.SKIPPED:
+                return result.message  # already names the check that failed first
+            return f"skipped: cannot be judged without '{titles[dep]}', which did not pass"
     return None
+
+
+def _judge(check: CheckConfig, grading: _Grading) -> Verdict:
+    """Run one check's host function; nothing it raises escapes (an error of the grader is that check's error)."""
+    kind = KINDS[check.kind]
+    evidence = grading.evidence
+    if kind.stage == "train" and "train_hangs" in evidence.findings:
+        return skipped(f"skipped: train() did not finish a one-epoch run in the momentum probe (see "
+                       f"'{evidence.findings['train_hangs']}'), so the graded run was not started")
+    if kind.stage is not None:
+        grading.ensure(kind.stage)
+    try:
+        return kind.run(check, evidence)
+    except UntrustedDataError as exc:
+        return invalid_output(str(exc))
+    except Exception as exc:  # noqa: BLE001 - a grader bug must cost one check, not the report
+        log.exception("check %s failed inside the grader", check.id)
+        return failed("grader_error", f"the grader failed while judging this check ({type(exc).__name__}: "
+                      f"{str(exc)[:300]})", status=Status.ERROR)
 
 
 def _evaluate(grading: _Grading, speculate: bool) -> dict[str, CheckResult]:
     results: dict[str, CheckResult] = {}
-    if speculate and syntax_error(grading.source) is None and any(
-            STAGE_OF.get(check.kind) == "train" for check in grading.rubric.checks):
+    rubric = grading.rubric
+    titles = {check.id: check.title for check in rubric.checks}
+    if speculate and _parses(grading.submission) and any(KINDS[c.kind].stage == "train" for c in rubric.checks):
         grading.speculate("train")
-    for check in grading.rubric.checks:
+    for check in rubric.checks:
         start = time.perf_counter()
-        reason = _skip_reason(check.depends_on, results)
-        if reason is not None:
-            verdict = Verdict(Status.SKIPPED, reason)
-        else:
-            stage = STAGE_OF.get(check.kind)
-            if stage is not None:
-                grading.ensure(stage)
-            verdict = CHECKS[check.kind](check, grading.evidence)
+        grading.evidence.current = check.title
+        reason = _skip_reason(check, results, titles)
+        verdict = skipped(reason) if reason is not None else _judge(check, grading)
+        hint = ""
+        if verdict.status is not Status.PASS and verdict.diagnosis:
+            hint = render(hint_template(check.kind, verdict.diagnosis), rubric)
         results[check.id] = CheckResult(
             id=check.id, title=check.title, status=verdict.status,
             points=check.points if verdict.status is Status.PASS else 0.0, max_points=check.points,
-            message=verdict.message, hint=verdict.hint if verdict.status is not Status.PASS else "",
-            diagnosis=verdict.diagnosis, visibility=check.visibility,
+            message=verdict.message, hint=hint, diagnosis=verdict.diagnosis, visibility=check.visibility,
             duration_s=time.perf_counter() - start, details=verdict.details)
     return results
 
 
-def _notes(grading: _Grading) -> list[Note]:
-    notes: list[Note] = []
+def _parses(submission: SubmissionFiles) -> bool:
+    try:
+        parse_bounded(submission.files[submission.entry].decode("utf-8", "replace"), submission.entry)
+    except SourceError:
+        return False
+    return True
+
+
+def _notes(grading: _Grading, run_notes: list[Note]) -> list[Note]:
+    notes = list(run_notes)
     evidence = grading.evidence
-    if "load" in evidence.stages:
-        try:
-            meta = read_meta(evidence.stages["load"].out_dir, "load")
-        except Exception:  # noqa: BLE001 - a missing/forged file only means there is nothing to note
-            meta = None
-        expected = grading.rubric.architecture.class_name
-        if meta is not None and meta.class_name and meta.class_name != expected:
-            notes.append(Note(code="class_renamed", message=f"no class {expected}; graded {meta.class_name} "
-                              f"instead (the only class with forward, backward and train)"))
-    if bias_is_1d(evidence):
-        notes.append(Note(code="bias_shape_1d", message="biases have shape (n,) instead of (1, n): accepted"))
-    if "probe" in evidence.stages:
-        try:
-            form = read_meta(evidence.stages["probe"].out_dir, "gradients").form
-        except Exception:  # noqa: BLE001
-            form = None
-        if form in ("tuple", "attributes"):
-            notes.append(Note(code=f"gradients_as_{form}", message=f"gradients read from {form} "
-                              "(a dict {'W1': ..., 'b1': ...} is the documented form): accepted"))
+    notes += [Note(code="submission", message=message) for message in grading.submission.notes]
+    meta = evidence.stages.get("load")
+    class_name = None
+    if meta is not None:
+        record = meta.results.records.get("load")
+        class_name = record.meta.get("class_name") if record is not None else None
+    expected = grading.rubric.architecture.class_name
+    if isinstance(class_name, str) and class_name != expected:
+        notes.append(Note(code="class_renamed", message=f"no class {expected}; graded {class_name[:100]} instead "
+                          "(the only class with the methods the grader needs)"))
+    notes += [Note(code=code, message=message) for code, message in evidence.notes]
+    probe = evidence.stages.get("probe")
+    form = probe.results.records["gradients"].meta.get("form") if probe and "gradients" in probe.results.records \
+        else None
+    if form in ("tuple", "attributes"):
+        notes.append(Note(code=f"gradients_as_{form}", message=f"gradients read from {form} "
+                          "(a dict {'W1': ..., 'b1': ...} is the documented form): accepted"))
     if grading.quick:
         notes.append(Note(code="quick_preview", message="--quick preview: short training on a subset; "
                           "this is not a grade"))
@@ -197,42 +265,43 @@ def _notes(grading: _Grading) -> list[Note]:
 
 
 def _losses(grading: _Grading) -> list[float]:
-    if "train" not in grading.evidence.stages:
+    run = grading.evidence.stages.get("train")
+    record = run.results.records.get("train") if run is not None else None
+    losses = record.meta.get("losses") if record is not None else None
+    if not isinstance(losses, list):
         return []
-    try:
-        losses = read_meta(grading.evidence.stages["train"].out_dir, "train").losses
-    except Exception:  # noqa: BLE001
-        return []
-    return [float(v) for v in losses[:1000]]
+    return [float(v) for v in losses[:1000] if isinstance(v, int | float)]
 
 
-def grade_submission(path: str | Path, *, rubric: str | Path | LoadedRubric | None = None,
+def grade_submission(path: str | Path, *, entry: str | None = None, rubric: str | Path | LoadedRubric | None = None,
                      sandbox: str | Sandbox = "auto", data_dir: str | Path | None = None,
                      seed: int | None = None, quick: bool = False, student: str | None = None,
                      timeout_s: float | None = None, memory_mb: int | None = None,
                      cpus: float | None = None, keep_workdir: bool = False, speculate: bool = True,
-                     cancel: threading.Event | None = None) -> Report:
-    """Grade one submission file and return its Report.
+                     cancel: threading.Event | None = None, on_progress: ProgressCallback | None = None) -> Report:
+    """Grade one submission and return its Report.
 
+    path: the .py (or .ipynb) file that defines the class, or a folder holding it with its helper modules
+    (entry: the module to grade, relative to the folder, when the folder has several candidates).
     rubric: a LoadedRubric, a YAML path, or a built-in name (default 'mini_challenge').
     sandbox: 'auto' (Docker when the engine and image are there, else local with a note), 'docker',
     'local', or a Sandbox instance. data_dir: MNIST folder (default: NNGRADER_DATA_DIR or the cache).
-    seed: probe and training seed (random when None; recorded in the report). quick: a short preview run.
+    seed: probe, task and training seed (random when None; recorded in the report). quick: a short preview.
     timeout_s / memory_mb / cpus override the rubric's limits (timeout_s: the training stage).
     speculate: start the training stage beside the load/probe stages (faster on 2+ cores; a batch
     that already fills every core passes False). cancel: set it to stop grading promptly (Ctrl-C).
-    Raises GraderError subclasses for problems of the grader's user (missing data, no Docker, bad rubric);
-    anything the submission does wrong is report data.
+    on_progress: called about twice a second with a ProgressEvent while a stage runs.
+    Raises GraderError subclasses for problems of the grader's user (missing data, no Docker, bad rubric,
+    nothing gradable at `path`); anything the submission does is report data.
     """
     started = time.perf_counter()
-    submission = Path(path)
-    source = read_source(submission)
     loaded = rubric if isinstance(rubric, LoadedRubric) else load_rubric(rubric)
+    submission = collect(Path(path), entry=entry, class_name=loaded.rubric.architecture.class_name)
     box, sandbox_notes = select_sandbox(sandbox) if isinstance(sandbox, str) else (sandbox, [])
     seed = secrets.randbelow(2**31) if seed is None else seed
     overrides = {"train_timeout_s": timeout_s, "memory_mb": memory_mb, "cpus": cpus}
-    grading = _Grading(source, loaded, box, seed, quick, overrides, Path(data_dir) if data_dir else None,
-                       submission.name, cancel)
+    grading = _Grading(submission, loaded, box, seed, quick, overrides, Path(data_dir) if data_dir else None,
+                       cancel, on_progress)
     try:
         try:
             results = _evaluate(grading, speculate)
@@ -241,24 +310,30 @@ def grade_submission(path: str | Path, *, rubric: str | Path | LoadedRubric | No
         checks = [results[check.id] for check in loaded.rubric.checks]
         score = float(sum(result.points for result in checks))
         required_ok = all(results[c.id].status is Status.PASS for c in loaded.rubric.checks if c.required)
+        digest = hashlib.sha256()
+        for name in sorted(submission.files):
+            digest.update(name.encode() + b"\0" + hashlib.sha256(submission.files[name]).digest())
         return Report(
-            submission=str(path), student=student, score=score, max_score=loaded.rubric.max_score,
+            submission=submission.display, student=student, score=score, max_score=loaded.rubric.max_score,
             passed=score >= loaded.rubric.pass_mark and required_ok,
             pass_mark=loaded.rubric.pass_mark, checks=checks,
-            notes=sandbox_notes + _notes(grading), losses=_losses(grading),
-            stdout=grading.logs("stdout.log"), stderr=grading.logs("stderr.log"),
+            notes=_notes(grading, sandbox_notes), losses=_losses(grading),
+            stdout=grading.logs("stdout"), stderr=grading.logs("stderr"),
             environment=Environment(
                 grader_version=_version(), python_version=platform.python_version(),
                 numpy_version=np.__version__, sandbox=box.name, sandbox_image=box.describe(), seed=seed,
                 rubric_id=loaded.rubric.id, rubric_sha256=loaded.sha256,
-                submission_sha256=hashlib.sha256(source.encode()).hexdigest(), quick=quick,
+                submission_sha256=digest.hexdigest(), quick=quick,
                 stages=grading.timings, total_s=time.perf_counter() - started))
     finally:
         if not keep_workdir:
-            shutil.rmtree(grading.workdir, ignore_errors=True)
+            remove_tree(grading.workdir)
 
 
 def _version() -> str:
     from grader import __version__
 
     return __version__
+
+
+__all__ = ["grade_submission", "StageStatus"]

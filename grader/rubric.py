@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, TypeVar, Union
 
 import yaml
 from pydantic import Field, ValidationError, field_validator, model_validator
 
+from grader.checks.base import CheckConfig
+from grader.checks.registry import KINDS
 from grader.errors import RubricError
 from grader.models import StrictModel
 
@@ -55,94 +57,26 @@ class Limits(StrictModel):
     memory_mb: int = Field(default=2048, ge=256, description="Memory limit (swap equals it: no swapping).")
     cpus: float = Field(default=1.0, gt=0, description="CPU quota in cores; BLAS threads are matched to it.")
     pids: int = Field(default=64, ge=8, description="Maximum processes/threads in the sandbox.")
-    output_kb: int = Field(default=1024, ge=16, description="Bytes of stdout+stderr kept in the report per stage "
-                           "(the rest is cut; printing more than file_mb is an error).")
+    output_kb: int = Field(default=64, ge=4, description="Kilobytes of stdout and of stderr kept per stage: the "
+                           "first and last halves; the middle of longer output is dropped, never an error.")
+    stall_s: float = Field(default=10, gt=0, le=600, description="A stage with no progress (no forward/backward "
+                           "call, no change to the weights) for this long is stopped.")
     file_mb: int = Field(default=64, ge=1, description="Largest file the submission may write (and /tmp size).")
 
 
-class _CheckBase(StrictModel):
-    id: str = Field(pattern=r"^[a-z][a-z0-9_]*$", description="Unique id, used in reports and depends_on.")
-    title: str = Field(description="Shown to students.")
-    points: float = Field(ge=0, description="Points for passing.")
-    depends_on: list[str] = Field(default_factory=list, description="Checks that must pass first; else skipped.")
-    visibility: Literal["visible", "hidden"] = Field(
-        default="visible", description="'hidden' checks are shown to instructors only (Gradescope: after_published)."
-    )
-    required: bool = Field(default=False, description="The submission cannot pass the rubric without this check.")
+class Starter(StrictModel):
+    """The starter's documented hyper-parameters: hints quote them, so advice never contradicts the README."""
+
+    learning_rate: str = Field(default="0.01 to 0.02", description="Learning rate range the starter suggests.")
+    batch_size: int = Field(default=64, ge=1, description="Batch size the starter suggests.")
+    momentum: float = Field(default=0.9, gt=0, lt=1, description="Momentum the starter suggests.")
 
 
-class FromScratchCheck(_CheckBase):
-    """Static (AST) check: only NumPy and the standard library are imported."""
-
-    kind: Literal["from_scratch"] = "from_scratch"
-    allowed: list[str] = Field(default=["numpy"], description="Third-party top-level modules allowed.")
-
-
-class LoadsCheck(_CheckBase):
-    """The file imports within the load time limit, the class is found and instantiates."""
-
-    kind: Literal["loads"] = "loads"
-
-
-class ShapesCheck(_CheckBase):
-    """The parameters have the architecture's shapes (biases (n,) accepted with a note)."""
-
-    kind: Literal["shapes"] = "shapes"
-
-
-class ForwardCheck(_CheckBase):
-    """forward() at grader-chosen parameters equals ReLU + softmax computed on the host."""
-
-    kind: Literal["forward"] = "forward"
-    batch_size: int = Field(default=32, ge=2, description="Probe batch size.")
-    rtol: float = Field(default=1e-4, gt=0, description="Relative tolerance on probabilities.")
-    atol: float = Field(default=1e-6, ge=0, description="Absolute tolerance on probabilities.")
-
-
-class StabilityCheck(_CheckBase):
-    """forward() stays finite when logits are in the thousands (softmax needs the max shift)."""
-
-    kind: Literal["stability"] = "stability"
-    logit_scale: float = Field(default=2000.0, gt=100, description="Size of the logits in the probe.")
-
-
-class GradientsCheck(_CheckBase):
-    """backward() returns the gradients of the mean cross-entropy, per parameter."""
-
-    kind: Literal["gradients"] = "gradients"
-    batch_size: int = Field(default=16, ge=2, description="Probe batch size (not a divisor of layer widths).")
-    rtol: float = Field(default=1e-3, gt=0, description="Largest relative error per parameter.")
-
-
-class MomentumCheck(_CheckBase):
-    """Behavioural: during train(), each update carries a share of the previous one."""
-
-    kind: Literal["momentum"] = "momentum"
-    samples: int = Field(default=2048, ge=64, description="Training samples for the probe run (epochs=1).")
-    steps: int = Field(default=6, ge=3, description="Updates recorded.")
-    min_coefficient: float = Field(default=0.2, gt=0, lt=1, description="Smallest share of the previous update.")
-
-
-class LossDecreaseCheck(_CheckBase):
-    """The grader's loss on a fixed training subset falls during train()."""
-
-    kind: Literal["loss_decrease"] = "loss_decrease"
-    subset: int = Field(default=2000, ge=100, description="Training samples on which the loss is measured.")
-    min_relative_decrease: float = Field(default=0.2, gt=0, lt=1, description="Loss must fall by this fraction.")
-
-
-class AccuracyCheck(_CheckBase):
-    """Accuracy of the trained model on the 10,000 MNIST test images, scored on the host."""
-
-    kind: Literal["accuracy"] = "accuracy"
-    threshold: float = Field(default=0.90, gt=0, le=1, description="Accuracy needed (strictly above).")
-
-
-Check = Annotated[
-    FromScratchCheck | LoadsCheck | ShapesCheck | ForwardCheck | StabilityCheck | GradientsCheck
-    | MomentumCheck | LossDecreaseCheck | AccuracyCheck,
-    Field(discriminator="kind"),
-]
+if TYPE_CHECKING:
+    Check = CheckConfig
+else:  # the union of every registered kind's model, told apart by `kind`
+    Check = Annotated[Union[tuple(kind.config for kind in KINDS.values())], Field(discriminator="kind")]  # noqa: UP007
+C = TypeVar("C", bound=CheckConfig)
 
 
 class Rubric(StrictModel):
@@ -154,6 +88,7 @@ class Rubric(StrictModel):
     epochs: int = Field(default=10, ge=1, description="Epochs passed to train() for the graded run.")
     quick_samples: int = Field(default=6000, ge=500, description="Training samples for a --quick preview.")
     quick_epochs: int = Field(default=2, ge=1, description="Epochs for a --quick preview.")
+    starter: Starter = Field(default_factory=Starter, description="Hyper-parameters the starter suggests (hints).")
     pass_mark: float = Field(ge=0, description="Points needed to pass.")
     limits: Limits = Field(default_factory=Limits, description="Sandbox limits.")
     checks: list[Check] = Field(min_length=1, description="Checks in the order they are reported.")
@@ -179,9 +114,9 @@ class Rubric(StrictModel):
         """Sum of all checks' points."""
         return float(sum(check.points for check in self.checks))
 
-    def get(self, kind: str) -> _CheckBase | None:
-        """The first check of this kind, or None when the rubric does not have it."""
-        return next((check for check in self.checks if check.kind == kind), None)
+    def get(self, config: type[C]) -> C | None:
+        """The first check of this kind (its model class), or None when the rubric does not have it."""
+        return next((check for check in self.checks if isinstance(check, config)), None)
 
 
 class LoadedRubric(StrictModel):

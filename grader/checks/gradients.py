@@ -3,16 +3,41 @@
 Each parameter's gradient is compared on its own; a mismatch is explained by the pattern of the error:
 ratio = batch size (sum instead of mean), ratio = 1/batch (mean taken twice), ratio = -1 (sign flip),
 zero bias gradients, a transposed weight gradient, or agreement with the gradient *without* the ReLU mask.
+A crash inside forward() or backward() is reported as that method raising, never as wrong maths.
 """
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Literal
+
 import numpy as np
+from pydantic import Field
 
 from grader.checks import reference
-from grader.checks.base import Evidence, Verdict, failed, passed
-from grader.rubric import GradientsCheck
-from grader.sandbox.results import ProbeMeta, UntrustedDataError
+from grader.checks.base import CheckConfig, CheckKind, Evidence, HostData, Verdict, failed, passed
+from grader.probes import random_params, sample_images
+from grader.results import RecordMeta, ShapeMismatch
+
+if TYPE_CHECKING:
+    from grader.rubric import Rubric
+
+
+class GradientsCheck(CheckConfig):
+    """backward() returns the gradients of the mean cross-entropy, per parameter."""
+
+    kind: Literal["gradients"] = "gradients"
+    batch_size: int = Field(default=16, ge=2, le=4096, description="Probe batch size (not a divisor of layer widths).")
+    rtol: float = Field(default=1e-3, gt=0, description="Largest relative error per parameter.")
+
+
+class GradientsMeta(RecordMeta):
+    form: str | None = Field(default=None, max_length=100)
+
+
+def gradient_inputs(check: GradientsCheck, rubric: Rubric, rng: np.random.Generator,
+                    host: HostData) -> dict[str, np.ndarray]:
+    X, y = sample_images(host, rng, check.batch_size)
+    return {"X": X, "y": y, **random_params(rubric, rng, bias_scale=0.2)}
 
 
 def relative_error(got: np.ndarray, want: np.ndarray) -> float:
@@ -44,24 +69,45 @@ PRIORITY = ["no_gradients", "transposed_gradient", "sum_instead_of_mean", "mean_
             "missing_relu_mask", "missing_bias_gradient", "gradient_mismatch"]
 
 
+def _fit(got: np.ndarray, want: np.ndarray) -> np.ndarray:
+    return got.reshape(want.shape) if got.size == want.size and got.shape != want.T.shape else got
+
+
 def check_gradients(check: GradientsCheck, evidence: Evidence) -> Verdict:
-    meta = evidence.probe("probe", "gradients")
+    meta = evidence.record("probe", "gradients", GradientsMeta)
     if isinstance(meta, Verdict):
         return meta
     if meta.error is not None:
-        return failed("gradient_mismatch", f"forward/backward raised {meta.error.summary()}")
-    params = evidence.inputs.params["gradients"]
-    X, y = evidence.inputs.batches["gradients_X"], evidence.inputs.batches["gradients_y"]
-    want = reference.gradients(params, X, y)
-    unmasked = reference.gradients(params, X, y, relu_mask=False)
-    got = _student_gradients(evidence, meta, list(params))
+        method = "backward" if meta.error.phase == "backward" else "forward"
+        return failed(f"{method}_raised", f"{method}() raised {meta.error.summary()} (no gradient was computed)")
+    inputs = evidence.host.inputs["gradients"]
+    shapes = evidence.rubric.architecture.parameter_shapes()
+    params = {name: inputs[name] for name in shapes}
+    X, y = inputs["X"], inputs["y"]
+    got: dict[str, np.ndarray | None] = {}
+    wrong_shape: dict[str, tuple[int, ...]] = {}
+    for name, shape in shapes.items():
+        if not evidence.stages["probe"].results.has_array("gradients", name):
+            got[name] = None
+            continue
+        allowed = [shape, shape[::-1]] + ([(shape[1],)] if name.startswith("b") else [])
+        try:
+            got[name] = evidence.array("probe", "gradients", name, allowed)
+        except ShapeMismatch as exc:
+            got[name], wrong_shape[name] = None, exc.shape
+    if wrong_shape:
+        listed = ", ".join(f"d{name} {shape}" for name, shape in wrong_shape.items())
+        return failed("gradient_mismatch", f"gradients of the wrong shape: {listed} (expected "
+                      f"{', '.join(f'd{n} {shapes[n]}' for n in wrong_shape)})", form=meta.form)
     if not any(g is not None for g in got.values()):
         return failed("no_gradients", f"backward returned {meta.form}; no gradients found as a dict, tuple "
                       "or attributes dW1, db1, ...", form=meta.form)
+    want = reference.gradients(params, X, y)
+    unmasked = reference.gradients(params, X, y, relu_mask=False)
     per_param = {name: classify(name, got[name], want[name], unmasked[name], X.shape[0], check.rtol)
                  for name in params}
-    errors = {f"rel_error_{n}": relative_error(_fit(got[n], want[n]), want[n]) for n in params
-              if got[n] is not None and _fit(got[n], want[n]).shape == want[n].shape}
+    errors = {f"rel_error_{n}": relative_error(fit, want[n]) for n in params
+              if (g := got[n]) is not None and (fit := _fit(g, want[n])).shape == want[n].shape}
     wrong = {name: d for name, d in per_param.items() if d is not None}
     if not wrong:
         worst = max(errors.values(), default=0.0)
@@ -72,17 +118,24 @@ def check_gradients(check: GradientsCheck, evidence: Evidence) -> Verdict:
     return failed(diagnosis, f"wrong gradients for {listed}", details={"form": meta.form, **errors})
 
 
-def _fit(got: np.ndarray | None, want: np.ndarray) -> np.ndarray:
-    if got is None:
-        return np.zeros_like(want)
-    return got.reshape(want.shape) if got.size == want.size and got.shape != want.T.shape else got
-
-
-def _student_gradients(evidence: Evidence, meta: ProbeMeta, names: list[str]) -> dict[str, np.ndarray | None]:
-    found: dict[str, np.ndarray | None] = {}
-    for name in names:
-        try:
-            found[name] = evidence.array("probe", meta, name)
-        except UntrustedDataError:
-            found[name] = None
-    return found
+KIND = CheckKind(
+    kind="gradients", config=GradientsCheck, run=check_gradients, stage="probe", records=("gradients",),
+    inputs=gradient_inputs,
+    diagnoses={
+        "forward_raised": "forward(X) raised an error before backward could run: see the message and the line.",
+        "backward_raised": "backward(X, y) raised an error: see the message and the line. It is called right "
+                           "after forward(X) with the same X and one-hot y (N, {n_out}).",
+        "no_gradients": "backward(X, y) must return the gradients (a dict with {params}, or a tuple "
+                        "({grads})) or store them as attributes self.dW1, ...",
+        "sum_instead_of_mean": "Gradients are N times too large: the loss is the MEAN over the batch, divide by "
+                               "the batch size (dz = (probs - y) / N).",
+        "mean_twice": "Gradients are N times too small: you divide by the batch size twice.",
+        "sign_flip": "Gradients have the wrong sign: dz = probs - y (not y - probs); the update subtracts "
+                     "lr * grad.",
+        "missing_bias_gradient": "Bias gradients are missing or zero: db = dz.sum(axis=0, keepdims=True).",
+        "missing_relu_mask": "Gradients are wrong where a hidden pre-activation is negative: multiply by the ReLU "
+                             "derivative, dz = dh * (z > 0).",
+        "transposed_gradient": "A weight gradient is transposed: dW must have the shape of W (dW1 = X.T @ dz1).",
+        "gradient_mismatch": "Gradients differ from the mean cross-entropy's: check each layer's formula and "
+                             "shapes.",
+    })

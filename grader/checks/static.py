@@ -1,8 +1,11 @@
-"""from_scratch: a static (AST) check that only NumPy and the standard library are imported.
+"""from_scratch: a static (AST) check that only NumPy, the standard library and the submission's own
+modules are imported, in every file of the submission.
 
-Done on the host from the source text: parsing never executes student code. Imports anywhere count,
-including inside functions and try/except fallbacks, and `__import__("x")` / importlib calls with a
-literal name.
+Done on the host from the source text: parsing never executes student code, and it is bounded (a
+150,000-term expression or 100,000 nested operators is a clean failure, not a crash). Imports anywhere
+count, including inside functions and try/except fallbacks, and `__import__("x")` / importlib calls with
+a literal name. Modules the submission provides itself (`utils.py`, a package folder, relative imports)
+are local, never "an ML library".
 """
 
 from __future__ import annotations
@@ -10,15 +13,58 @@ from __future__ import annotations
 import ast
 import sys
 import threading
+from pathlib import PurePosixPath
+from typing import Literal
 
-from grader.checks.base import Evidence, Verdict, failed, passed
-from grader.rubric import FromScratchCheck
+from pydantic import Field
+
+from grader.checks.base import CheckConfig, CheckKind, Evidence, Verdict, failed, passed
+
+MAX_PARSE_BYTES = 1_000_000
+
+
+class FromScratchCheck(CheckConfig):
+    """Static (AST) check: only NumPy, the standard library and the submission's own modules are imported."""
+
+    kind: Literal["from_scratch"] = "from_scratch"
+    allowed: list[str] = Field(default=["numpy"], description="Third-party top-level modules allowed.")
+
+
+class SourceError(Exception):
+    """A source file cannot be parsed: a syntax error, or too large or too deeply nested to analyse."""
+
+    def __init__(self, message: str, line: int | None = None) -> None:
+        super().__init__(message)
+        self.line = line
+
+
+# CPython 3.11's AST constructor keeps a recursion counter that concurrent parses in several threads
+# corrupt ("SystemError: AST constructor recursion depth mismatch", seen in parallel batches).
+_PARSE_LOCK = threading.Lock()
+
+
+def parse_bounded(source: str, filename: str = "submission.py") -> ast.Module:
+    """ast.parse, one thread at a time, with every way a hostile source can break it turned into SourceError."""
+    if len(source) > MAX_PARSE_BYTES:
+        raise SourceError(f"{filename} is {len(source)} characters, too large to analyse (limit {MAX_PARSE_BYTES})")
+    try:
+        with _PARSE_LOCK:
+            return ast.parse(source, filename=filename)
+    except SyntaxError as exc:
+        return_line = exc.lineno
+        raise SourceError(f"SyntaxError in {filename}" + (f", line {return_line}" if return_line else "")
+                          + f": {exc.msg}", return_line) from exc
+    except ValueError as exc:  # null bytes
+        raise SourceError(f"{filename} cannot be parsed: {exc}") from exc
+    except (RecursionError, MemoryError) as exc:
+        raise SourceError(f"{filename} is nested too deeply to analyse (an expression with tens of thousands of "
+                          "terms or operators)") from exc
 
 
 def imported_modules(tree: ast.AST) -> dict[str, int]:
-    """Top-level module names imported anywhere in the tree, with the first line of each."""
+    """Top-level names of absolute imports anywhere in the tree, with the first line of each."""
     found: dict[str, int] = {}
-    for node in ast.walk(tree):
+    for node in ast.walk(tree):  # iterative: no recursion on deep trees
         names: list[str] = []
         if isinstance(node, ast.Import):
             names = [alias.name for alias in node.names]
@@ -38,39 +84,48 @@ def _dynamic_import(node: ast.Call) -> bool:
             and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str))
 
 
-# CPython 3.11's AST constructor keeps a recursion counter that concurrent parses in several threads
-# corrupt ("SystemError: AST constructor recursion depth mismatch", seen in parallel batches).
-_PARSE_LOCK = threading.Lock()
-
-
-def parse(source: str, filename: str = "submission.py") -> ast.Module:
-    """ast.parse, one thread at a time (see _PARSE_LOCK)."""
-    with _PARSE_LOCK:
-        return ast.parse(source, filename=filename)
-
-
-def syntax_error(source: str, filename: str = "submission.py") -> SyntaxError | None:
-    """The SyntaxError the source would raise at import, or None."""
-    try:
-        parse(source, filename=filename)
-    except SyntaxError as exc:
-        return exc
-    except ValueError as exc:  # null bytes
-        return SyntaxError(str(exc))
-    return None
+def local_modules(paths: list[str], entry: str) -> set[str]:
+    """Top-level names the submission's own files provide, seen from its root and from the entry's folder."""
+    names: set[str] = set()
+    entry_dir = PurePosixPath(entry).parent
+    for path in map(PurePosixPath, paths):
+        for base in {PurePosixPath("."), entry_dir}:
+            try:
+                relative = path.relative_to(base) if str(base) != "." else path
+            except ValueError:
+                continue
+            first = relative.parts[0]
+            names.add(first[:-3] if first.endswith(".py") and len(relative.parts) == 1 else first)
+    return names
 
 
 def check_from_scratch(check: FromScratchCheck, evidence: Evidence) -> Verdict:
-    error = syntax_error(evidence.source)
-    if error is not None:
-        where = f" (line {error.lineno})" if error.lineno else ""
-        return failed("syntax_error", f"cannot parse the file: {error.msg}{where}", line=error.lineno)
     allowed = set(check.allowed) | set(sys.stdlib_module_names) | {"__future__"}
-    modules = imported_modules(parse(evidence.source))
-    forbidden = {name: line for name, line in modules.items() if name not in allowed}
+    local = local_modules(list(evidence.sources), evidence.entry)
+    forbidden: dict[str, str] = {}
+    used_local: set[str] = set()
+    for path, source in sorted(evidence.sources.items()):
+        try:
+            tree = parse_bounded(source, path)
+        except SourceError as exc:
+            return failed("unparsable", str(exc), line=exc.line)
+        for name, line in imported_modules(tree).items():
+            if name in local:
+                used_local.add(name)
+            elif name not in allowed:
+                forbidden.setdefault(name, f"{name} ({path} line {line})")
     if forbidden:
-        listed = ", ".join(f"{name} (line {line})" for name, line in sorted(forbidden.items(), key=lambda x: x[1]))
-        return failed("forbidden_import", f"imports beyond NumPy and the standard library: {listed}",
-                      modules=",".join(sorted(forbidden)))
-    return passed("only NumPy and the standard library are imported",
-                  modules=",".join(sorted(modules)))
+        return failed("forbidden_import", "imports beyond NumPy and the standard library: "
+                      + ", ".join(forbidden.values()), modules=",".join(sorted(forbidden)))
+    own = f"; local modules: {', '.join(sorted(used_local))}" if used_local else ""
+    return passed(f"only NumPy and the standard library are imported{own}", files=len(evidence.sources))
+
+
+KIND = CheckKind(
+    kind="from_scratch", config=FromScratchCheck, run=check_from_scratch,
+    diagnoses={
+        "forbidden_import": "Implement the network with NumPy only: remove imports of other ML or array "
+                            "libraries (your own helper modules are fine).",
+        "unparsable": "The file cannot be analysed: fix the syntax error at the line shown (run `python "
+                      "your_file.py` to see it), or split the giant expression.",
+    })
