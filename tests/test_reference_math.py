@@ -7,7 +7,7 @@ import pytest
 
 from grader.checks import reference
 from grader.checks.gradients import classify
-from grader.checks.momentum import previous_update_share
+from grader.checks.momentum import fit_step
 from grader.probes import random_params
 from grader.rubric import load_rubric
 
@@ -52,13 +52,18 @@ def test_classify_transposed_and_zero_bias() -> None:
     assert classify("b1", np.zeros((1, 64)), np.ones((1, 64)), np.ones((1, 64)), 16, 1e-3) == "missing_bias_gradient"
 
 
-def test_momentum_fit_separates_plain_sgd_from_momentum() -> None:
+def test_momentum_fit_separates_plain_sgd_momentum_and_fake_steps() -> None:
+    """The fit finds beta = 0 for plain SGD, 0.9 for momentum, and no gradient step in a faked update."""
     rng = np.random.default_rng(3)
     grads = [rng.normal(size=50) for _ in range(6)]
-    plain = [-0.1 * g for g in grads]
     velocity, momentum = np.zeros(50), []
     for g in grads:
         velocity = 0.9 * velocity - 0.1 * g
         momentum.append(velocity.copy())
-    assert np.median(previous_update_share(plain, grads)) == pytest.approx(0.0, abs=1e-9)
-    assert np.median(previous_update_share(momentum, grads)) == pytest.approx(0.9, abs=1e-6)
+    plain = [fit_step(-0.1 * grads[k], grads[k], -0.1 * grads[k - 1]) for k in range(1, 6)]
+    heavy = [fit_step(momentum[k], grads[k], momentum[k - 1]) for k in range(1, 6)]
+    faked = [fit_step(0.9 * momentum[k - 1], grads[k], momentum[k - 1]) for k in range(1, 6)]
+    assert all(f is not None and f.b == pytest.approx(0.0, abs=1e-9) and f.is_gradient_step for f in plain)
+    assert all(f is not None and f.b == pytest.approx(0.9, abs=1e-6) and f.is_gradient_step for f in heavy)
+    assert all(f is not None and not f.is_gradient_step for f in faked)  # 0.9 x the last step: no gradient in it
+    assert fit_step(np.full(50, np.nan), grads[0], grads[1]) is None  # a diverged run cannot be fitted

@@ -176,6 +176,9 @@ def check_trained(check: TrainedCheck, evidence: Evidence) -> Verdict:
     epochs_seen = round(meta.samples / max(1, evidence.host.train_rows), 2)
     details: dict[str, float | int | str | bool | None] = {"backward_calls": meta.backward_calls,
                                                             "epochs_seen": epochs_seen}
+    if all(np.array_equal(init[name], final[name]) for name in init):
+        return failed("no_updates", f"train() called backward() {meta.backward_calls} times but never changed the "
+                      "weights")
     restored = bool(np.any(np.all(sketch[:-1] == end.astype(np.float32), axis=1))) if len(sketch) > 1 else False
     path = sketch if restored else np.vstack([sketch, end.astype(np.float32)])
     with np.errstate(all="ignore"):  # a diverged run's NaN/inf steps are skipped, not errors
@@ -273,6 +276,7 @@ TRAINED = CheckKind(
         "not_observable": "train() must call self.forward(X_batch) and self.backward(X_batch, y_batch) for every "
                           "batch (through self), so the grader can observe the training.",
         "train_failed": "train() raised an error: see the message and the line.",
+        "no_updates": "train() did not change the weights: update {params} in the training loop.",
     })
 
 LOSS_DECREASE = CheckKind(
