@@ -125,9 +125,12 @@ def _package_files() -> Iterator[tuple[str, Path]]:
     import grader
 
     package = Path(grader.__file__).parent
-    for path in sorted(package.rglob("*")):
-        if path.is_file() and "__pycache__" not in path.parts and path.suffix not in (".pyc", ".pyo"):
-            yield f"grader/{path.relative_to(package).as_posix()}", path
+    found = []
+    for folder, dirs, names in os.walk(package, followlinks=True):  # grader/rubrics is a symlink in a checkout
+        dirs[:] = [name for name in dirs if name != "__pycache__"]
+        found += [Path(folder) / name for name in names if not name.endswith((".pyc", ".pyo"))]
+    for path in sorted(found):
+        yield f"grader/{path.relative_to(package).as_posix()}", path
 
 
 def _metadata_text(dist: metadata.Distribution) -> str:
