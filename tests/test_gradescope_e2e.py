@@ -13,9 +13,10 @@ image (Debian bookworm) started by the test, as root, with no Docker engine insi
    for a few seconds afterwards, so a process the submission left behind could still act; then
    /autograder/results/results.json is read and checked against the spec's model.
 
-Submissions: an honest one (the reference, 100 points), the same split over two files (entry + a helper module
-it imports), a buggy notebook (.ipynb of the plain-SGD mutant: 90 points), and a hostile one (issue 9: it reads the test labels through the grader's files,
-answers with them, and leaves a `setsid` child that overwrites results.json with 100).
+Submissions: an honest one (the reference, 100 points), the same split over two files (entry + a helper
+module it imports), a buggy notebook (.ipynb of the plain-SGD mutant: 90 points), and a hostile one (issue 9:
+it reads the test labels through the grader's files, answers with them, and leaves a `setsid` child that
+overwrites results.json with 100).
 """
 
 from __future__ import annotations
