@@ -6,7 +6,6 @@ Exit codes: 0 the submission passed the rubric's pass mark, 1 it did not, 2 usag
 from __future__ import annotations
 
 import contextlib
-import inspect
 import json
 import os
 import shutil
@@ -217,10 +216,6 @@ def run_interruptibly(work: Callable[[threading.Event], Report], box: Any) -> Re
     return outcome["report"]  # type: ignore[no-any-return]
 
 
-def _supports_progress() -> bool:
-    return "on_progress" in inspect.signature(grade_submission).parameters
-
-
 def write_error_report(reason: str, *, fmt: str, output: Path | None, rubric: str | None, submission: str) -> None:
     """For machine formats: the report of a grading that could not happen (see grader/report/grader_error.py)."""
     loaded: LoadedRubric | None
@@ -307,12 +302,11 @@ def _grade(submission: Path, *, rubric: str | None, sandbox: str, data_dir: Path
         except DataError as exc:
             raise DataError(f"{exc} (or pass --data-dir)") from exc
         box, notes = select_sandbox(sandbox)
-        extra: dict[str, Any] = {"on_progress": progress} if _supports_progress() else {}
 
         def work(cancel: threading.Event) -> Report:
             return grade_submission(submission, rubric=loaded, sandbox=box, data_dir=data_dir, seed=seed,
                                     quick=quick, timeout_s=timeout_s, memory_mb=memory_mb, cpus=cpus,
-                                    cancel=cancel, **extra)
+                                    cancel=cancel, on_progress=progress)
 
         try:
             report = run_interruptibly(work, box)

@@ -34,35 +34,39 @@ def terminal() -> Iterator[tuple[io.TextIOWrapper, int]]:
     master, slave = pty.openpty()
     stream = io.TextIOWrapper(os.fdopen(slave, "wb", buffering=0), encoding="utf-8", write_through=True)
     yield stream, master
-    stream.close()
+    if not stream.closed:
+        stream.close()
     os.close(master)
 
 
-def read_all(master: int) -> str:
+def screen(terminal: tuple[io.TextIOWrapper, int]) -> str:
+    """Everything written to the terminal: the program side is closed, then the master read to its end."""
+    stream, master = terminal
+    stream.close()
     chunks = []
     while True:
         try:
             data = os.read(master, 65536)
-        except OSError:
+        except OSError:  # EIO: the other side is closed and everything was read
+            break
+        if not data:
             break
         chunks.append(data)
-        if len(data) < 65536:
-            break
     return b"".join(chunks).decode("utf-8")
 
 
 def test_on_a_terminal_one_line_is_redrawn_then_erased(terminal: tuple[io.TextIOWrapper, int]) -> None:
-    stream, master = terminal
+    stream, _ = terminal
     progress = make_progress(stream)
     assert isinstance(progress, LiveLine)
     progress.width = 60
     for event in events():
         progress(event)
     progress.close()
-    screen = read_all(master)
-    frames = screen.split(CLEAR_LINE)[1:]
+    shown = screen(terminal)
+    frames = shown.split(CLEAR_LINE)[1:]
     assert len(frames) == 10 + 1  # one redraw per event, then the erase
-    assert "\n" not in screen  # never a new line: the same line is redrawn
+    assert "\n" not in shown  # never a new line: the same line is redrawn
     assert frames[-1] == ""
     assert all(len(frame) < 60 for frame in frames)
     assert re.search(r"train\s+epoch 2\.8/3\s+4 s of 300 s$", frames[-2])
@@ -84,6 +88,18 @@ def test_outside_a_terminal_plain_lines_per_stage_and_epoch() -> None:
     ]
 
 
+def test_interleaved_stages_are_announced_once_each() -> None:
+    out = io.StringIO()
+    progress = PlainLines(out)
+    for elapsed in (0.0, 0.5, 1.0):  # the speculative training runs beside load, then probe
+        progress(ProgressEvent(stage="load", elapsed_s=elapsed, limit_s=30))
+        progress(ProgressEvent(stage="train", elapsed_s=elapsed, limit_s=300, epoch=0.0, epochs=10))
+    progress(ProgressEvent(stage="probe", elapsed_s=0, limit_s=60))
+    progress(ProgressEvent(stage="train", elapsed_s=2, limit_s=300, epoch=1.0, epochs=10))
+    assert out.getvalue().splitlines() == ["nngrader: load stage (limit 30 s)", "nngrader: train stage (limit 300 s)",
+                                           "nngrader: probe stage (limit 60 s)", "nngrader: train epoch 1/10 (2 s)"]
+
+
 def test_quiet_shows_nothing() -> None:
     assert isinstance(make_progress(io.StringIO(), quiet=True), Silent)
 
@@ -94,22 +110,22 @@ def test_event_text_is_cleaned() -> None:
 
 
 def test_events_after_close_are_ignored(terminal: tuple[io.TextIOWrapper, int]) -> None:
-    stream, master = terminal
+    stream, _ = terminal
     progress = LiveLine(stream, width=80)
     progress(ProgressEvent(stage="load", elapsed_s=0, limit_s=30))
     progress.close()
     progress(ProgressEvent(stage="probe", elapsed_s=0, limit_s=60))  # a late event from the grader thread
-    assert "probe" not in read_all(master)
+    assert "probe" not in screen(terminal)
 
 
 def test_download_bar_on_a_terminal_and_in_a_log(terminal: tuple[io.TextIOWrapper, int]) -> None:
-    stream, master = terminal
+    stream, _ = terminal
     bar = DownloadBar(stream)
     for done in (0, 5_000_000, 9_912_422):
         bar("train-images-idx3-ubyte", done, 9_912_422)
     bar.finish()
-    screen = read_all(master)
-    assert "MNIST train-images-idx3-ubyte [" in screen and "9.9/9.9 MB" in screen
+    shown = screen(terminal)
+    assert "MNIST train-images-idx3-ubyte [" in shown and "9.9/9.9 MB" in shown
     log = io.StringIO()
     plain = DownloadBar(log)
     for done in (0, 5_000_000, 9_912_422):

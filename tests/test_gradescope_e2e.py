@@ -35,11 +35,13 @@ import nbformat
 import pytest
 
 from grader.gradescope_package import build_autograder_zip
+from grader.rubric import load_rubric
 from tests.conftest import MUTANTS, REFERENCE
 from tests.test_formats import GradescopeResults
 
 IMAGE = "nngrader-grader:0.1.0"
 HOST_CA = Path("/etc/ssl/certs/ca-certificates.crt")
+CHECKS = len(load_rubric(None).rubric.checks)
 LINGER_S = 5  # the container outlives run_autograder this long: time for a left-behind process to strike
 
 pytestmark = [pytest.mark.docker, pytest.mark.mnist, pytest.mark.slow]
@@ -70,6 +72,7 @@ def autograder_image(tmp_path_factory: pytest.TempPathFactory, docker_ready: str
     """The autograder image Gradescope would build from our zip: setup.sh run once in the grading image."""
     if shutil.which("docker") is None:
         pytest.skip("the docker command is needed for the emulation")
+    needs_folder_collect()
     work = tmp_path_factory.mktemp("gradescope")
     with zipfile.ZipFile(build_autograder_zip(work / "autograder.zip")) as archive:
         source = {name: archive.read(name) for name in archive.namelist()}
@@ -109,6 +112,17 @@ def run_autograder(image: str, files: dict[str, bytes]) -> GradescopeResults:
     finally:
         docker("rm", "-f", name, check=False)
     return GradescopeResults.model_validate_json(text)
+
+
+def needs_folder_collect() -> None:
+    """Gradescope hands over a folder: grading it waits on the batch helper's collect() (seam 2)."""
+    from grader.submission import collect
+
+    folder = Path(__file__).parent  # any folder with .py files
+    try:
+        collect(folder / "mutants", entry="plain_sgd.py")
+    except Exception:  # noqa: BLE001 - the interim collect() takes single files only
+        pytest.skip("waits on grader.submission.collect() taking folders (the batch helper's, seam 2)")
 
 
 def by_name(results: GradescopeResults) -> dict[str, str]:
@@ -184,10 +198,10 @@ class SimpleNN:
 
 
 def test_honest_submission_gets_full_marks(autograder_image: str) -> None:
-    pytest.importorskip("grader.submission", reason="waits on grader/submission.py (collect), the batch helper's")
+    needs_folder_collect()
     results = run_autograder(autograder_image, {"simple_nn.py": REFERENCE.read_bytes()})
     assert results.score == 100, results.output
-    assert set(by_name(results).values()) == {"passed"} and len(by_name(results)) == 9
+    assert set(by_name(results).values()) == {"passed"} and len(by_name(results)) == CHECKS
     assert results.extra_data is not None and results.extra_data["passed"] is True
     assert results.leaderboard and results.leaderboard[0].name == "Accuracy"
 
@@ -195,27 +209,27 @@ def test_honest_submission_gets_full_marks(autograder_image: str) -> None:
 @pytest.mark.xfail(reason="waits on the lead's grade_submission taking the collected files (seam 2): today only "
                           "the entry file reaches the sandbox, so `import activations` fails", strict=False)
 def test_honest_multi_file_submission_gets_full_marks(autograder_image: str) -> None:
-    pytest.importorskip("grader.submission", reason="waits on grader/submission.py (collect), the batch helper's")
+    needs_folder_collect()
     results = run_autograder(autograder_image, honest_multi_file())
     assert results.score == 100, results.output
-    assert set(by_name(results).values()) == {"passed"} and len(by_name(results)) == 9
+    assert set(by_name(results).values()) == {"passed"} and len(by_name(results)) == CHECKS
     assert results.extra_data is not None and results.extra_data["passed"] is True
 
 
 def test_buggy_notebook_loses_exactly_the_momentum_points(autograder_image: str) -> None:
-    pytest.importorskip("grader.submission", reason="waits on grader/submission.py (collect), the batch helper's")
+    needs_folder_collect()
     results = run_autograder(autograder_image, buggy_notebook())
     statuses = by_name(results)
     assert results.score == 90, results.output
     assert statuses["SGD with momentum"] == "failed"
-    assert [status for name, status in statuses.items() if name != "SGD with momentum"] == ["passed"] * 8
+    assert [status for name, status in statuses.items() if name != "SGD with momentum"] == ["passed"] * (CHECKS - 1)
 
 
 @pytest.mark.xfail(reason="waits on the sandbox helper's local-as-root protections (issue 9 item 4: an "
                           "unprivileged uid, its processes killed after each stage, results.json written after) "
                           "and the lead's host-side accuracy (issue 9 item 1)", strict=False)
 def test_hostile_submission_steals_nothing(autograder_image: str) -> None:
-    pytest.importorskip("grader.submission", reason="waits on grader/submission.py (collect), the batch helper's")
+    needs_folder_collect()
     results = run_autograder(autograder_image, {"simple_nn.py": HOSTILE.encode()})
     # The verdict is nngrader's, written after every process of the submission was gone: not the forged one.
     assert results.output != "forged" and results.extra_data is not None

@@ -80,28 +80,31 @@ class LiveLine:
 
 
 class PlainLines:
-    """A line per stage start and per whole epoch: readable in a CI log, never redrawn."""
+    """A line when each stage starts and per whole epoch, never redrawn: readable in a CI log.
+
+    Stages can run side by side (the training stage starts speculatively beside load and probe), so their
+    events interleave: each stage is announced once, and its epochs are counted on their own.
+    """
 
     def __init__(self, stream: TextIO) -> None:
         self.stream = stream
         self.lock = threading.Lock()
-        self.stage: str | None = None
-        self.epoch: int | None = None
+        self.epochs: dict[str, int | None] = {}  # stage -> last whole epoch printed
         self.closed = False
 
     def __call__(self, event: ProgressEvent) -> None:
         with self.lock:
             if self.closed:
                 return
+            stage = one_line(event.stage, 20) or "preparing"
             lines = []
-            if event.stage != self.stage:
-                self.stage, self.epoch = event.stage, None
+            if stage not in self.epochs:
+                self.epochs[stage] = None
                 limit = f" (limit {event.limit_s:.0f} s)" if event.limit_s else ""
-                lines.append(f"nngrader: {one_line(event.stage, 20) or 'preparing'} stage{limit}")
-            if event.epoch is not None and int(event.epoch) != self.epoch and int(event.epoch) > 0:
-                self.epoch = int(event.epoch)
-                lines.append(f"nngrader: {one_line(event.stage, 20)} {_epochs(event, whole=True)} "
-                             f"({event.elapsed_s:.0f} s)")
+                lines.append(f"nngrader: {stage} stage{limit}")
+            if event.epoch is not None and int(event.epoch) > 0 and int(event.epoch) != self.epochs[stage]:
+                self.epochs[stage] = int(event.epoch)
+                lines.append(f"nngrader: {stage} {_epochs(event, whole=True)} ({event.elapsed_s:.0f} s)")
             for line in lines:
                 self.stream.write(line + "\n")
             self.stream.flush()
