@@ -2,25 +2,26 @@
 
 Goldens: two fixed Reports (one full score; one with fail, skipped, timeout, error, a hidden check, notes,
 losses and control characters in the logs) rendered in every format and compared with tests/golden/
-<case>.<format>.<ext>. JUnit gets a fixed `timestamp`; everything else is already deterministic because
-the Reports carry fixed timings and versions. Refresh with `pytest tests/test_formats.py --update-goldens`.
+<case>.<format>.<ext>, and the text report at 80, 100 and 120 columns (<case>.text-<width>.txt). JUnit gets
+a fixed `timestamp`; everything else is already deterministic because the Reports carry fixed timings and
+versions. Refresh with `pytest tests/test_formats.py --update-goldens`.
 
 Contracts, written from the consumers' sources rather than from our own renderers:
-* GitHub Classroom: classroom-resources/autograding-grading-reporter v1 (dist/main.js): decode, fields,
-  points = Σ tests[].score / Σ max_score.
+* GitHub Classroom: tests/test_classroom.py (the reporter's arithmetic, run in node).
 * Gradescope: https://gradescope-autograders.readthedocs.io/en/latest/specs/ (no official schema exists).
 * JUnit: pytest's junit-10.xsd (tests/schemas/) with xmlschema, and junitparser's reading of the counts.
+
+The terminal: every check is one row at 80, 100 and 120 columns; student-controlled text (messages, hints,
+notes, file names, logs) is shown as typed, never as rich markup, and without escape sequences in every
+format; NaN and inf losses are drawn.
 """
 
 from __future__ import annotations
 
 import base64
 import json
-import os
+import math
 import re
-import shutil
-import subprocess
-import zipfile
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from functools import partial
@@ -29,26 +30,22 @@ from typing import Any, Literal
 
 import pytest
 import xmlschema
-import yaml
 from click.testing import CliRunner
 from junitparser import Error, Failure, JUnitXml, Skipped
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, model_validator
+from rich.cells import cell_len
 
 from grader.cli import main
-from grader.errors import GraderError
-from grader.gradescope_package import build_autograder_zip
 from grader.models import CheckResult, Environment, Note, Report, StageTiming, Status
 from grader.report import FORMATS, render
-from grader.report.github_classroom import HIDDEN_FEEDBACK, points
 from grader.report.junit import render_junit
-from grader.rubric import builtin_rubrics
-from tests.conftest import REFERENCE, ROOT
+from grader.report.text import MARK, render_text, sparkline
+from tests.conftest import REFERENCE
 
 GOLDEN = Path(__file__).parent / "golden"
 JUNIT_XSD = Path(__file__).parent / "schemas" / "junit-10.xsd"
-WORKFLOW = ROOT / "starter" / ".github" / "workflows" / "classroom.yml"
 FIXED_TIMESTAMP = datetime(2025, 1, 15, 12, 0, 0, tzinfo=timezone.utc)
-EXTENSION = {"text": "txt", "json": "json", "github-classroom": "b64", "gradescope": "json", "junit": "xml"}
+EXTENSION = {"text": "txt", "json": "json", "github-classroom": "env", "gradescope": "json", "junit": "xml"}
 
 
 # --------------------------------------------------------------------------- fixed reports
@@ -162,124 +159,6 @@ def test_golden(fmt: str, case: str, update_goldens: bool) -> None:
 
 def test_every_format_has_goldens() -> None:
     assert set(EXTENSION) == set(FORMATS)
-
-
-# --------------------------------------------------------------------------- GitHub Classroom contract
-
-
-class ReporterTest(BaseModel):
-    """One entry of `tests`, as the reporter's dist/main.js reads it."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    name: str
-    status: Literal["pass", "fail", "error"]
-    score: int | float
-    message: str
-    test_code: str
-    filename: str
-    line_no: Literal[0]  # anything but 0 prints "name - line N"
-    execution_time: int | float
-
-
-class ReporterPayload(BaseModel):
-    """The decoded `result` output of a grader step."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    version: Literal[1]
-    status: Literal["pass", "fail", "error"]
-    max_score: float = Field(gt=0)  # 0 or missing: the reporter leaves the runner out of the points
-    tests: list[ReporterTest] = Field(min_length=1)
-
-
-def decode_like_reporter(encoded: str) -> ReporterPayload:
-    """Buffer.from(value, 'base64').toString('utf-8') then JSON.parse, then the field contract."""
-    return ReporterPayload.model_validate(json.loads(base64.b64decode(encoded, validate=True).decode("utf-8")))
-
-
-@pytest.mark.parametrize("case", sorted(REPORTS))
-def test_github_classroom_contract(case: str) -> None:
-    report = REPORTS[case]()
-    encoded = FORMATS["github-classroom"](report)
-    assert "\n" not in encoded  # one line: it goes to $GITHUB_OUTPUT as result=<value>
-    payload = decode_like_reporter(encoded)
-    # NotifyClassroom: "Points Σscore/Σmax" is what Classroom records.
-    assert sum(test.score for test in payload.tests) == report.score
-    assert payload.max_score == report.max_score
-    assert payload.status == ("pass" if report.passed else ("error" if case == "mixed" else "fail"))
-    for test, result in zip(payload.tests, report.checks, strict=True):
-        assert test.score == (result.max_points if test.status == "pass" else 0)
-        assert (test.status == "pass") == (result.status is Status.PASS)
-        assert test.filename == report.submission
-
-
-def test_github_classroom_status_mapping_and_hidden_feedback() -> None:
-    payload = decode_like_reporter(FORMATS["github-classroom"](mixed_report()))
-    by_name = {test.name: test for test in payload.tests}
-    assert by_name["Softmax is numerically stable"].status == "fail"
-    assert by_name["Gradients of the mean cross-entropy"].status == "error"
-    assert by_name["Loss decreases during training"].status == "fail"  # timeout
-    assert by_name["Test accuracy above 90%"].status == "fail"  # skipped
-    # The reporter prints `message` only for errors, `test_code` for all: failing feedback must be in it.
-    assert "subtract the row max" in by_name["Softmax is numerically stable"].test_code
-    errored = by_name["Gradients of the mean cross-entropy"]
-    assert "out of memory" in errored.message and errored.test_code == ""  # printed once, as "Error: ..."
-    hidden = by_name["SGD with momentum"]
-    assert hidden.message == hidden.test_code == HIDDEN_FEEDBACK
-
-
-@pytest.mark.parametrize(("value", "expected"), [(5.0, 5), (2.5, 2.5), (0.1 + 0.2, 0.3), (1 / 3, 0.33)])
-def test_github_classroom_points_are_rounded(value: float, expected: float) -> None:
-    assert points(value) == expected
-    assert isinstance(points(value), int) == float(expected).is_integer()
-
-
-REPORTER_JS = """
-// The reporter's decoding and point sums (classroom-resources/autograding-grading-reporter@v1, dist/main.js).
-const runners = process.env.INPUT_RUNNERS.split(",").map((e) => {
-  const t = process.env[`${e.trim().toUpperCase()}_RESULTS`];
-  return { runner: e, results: JSON.parse(Buffer.from(t, "base64").toString("utf-8")) };
-});
-const { totalPoints, maxPoints } = runners.reduce((acc, { results }) => {
-  if (results.max_score) {
-    acc.maxPoints += results.max_score;
-    results.tests.forEach(({ score }) => { acc.totalPoints += score; });
-  }
-  return acc;
-}, { totalPoints: 0, maxPoints: 0 });
-console.log(`Points ${totalPoints}/${maxPoints}`);
-"""
-
-
-@pytest.mark.skipif(shutil.which("node") is None, reason="Node.js not installed")
-@pytest.mark.parametrize("case", sorted(REPORTS))
-def test_github_classroom_points_in_node(case: str) -> None:
-    """JavaScript's own base64, JSON and float sums give the Report's score, printed as Classroom records it."""
-    report = REPORTS[case]()
-    env = {"PATH": os.environ["PATH"], "INPUT_RUNNERS": "nngrader",
-           "NNGRADER_RESULTS": FORMATS["github-classroom"](report)}
-    out = subprocess.run(["node", "-e", REPORTER_JS], env=env, capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == f"Points {report.score:g}/{report.max_score:g}"
-
-
-def test_classroom_workflow() -> None:
-    workflow = yaml.safe_load(WORKFLOW.read_text())
-    assert workflow["name"] == "Autograding Tests"  # the reporter looks the check run up by this name
-    assert "on" in workflow  # quoted: a bare `on` would be YAML's True
-    assert workflow["permissions"] == {"checks": "write", "actions": "read", "contents": "read"}
-    assert list(workflow["jobs"]) == ["run-autograding-tests"]
-    steps = workflow["jobs"]["run-autograding-tests"]["steps"]
-    grade = next(step for step in steps if step.get("id") == "nngrader")
-    assert "--format github-classroom" in grade["run"] and '"$GITHUB_OUTPUT"' in grade["run"]
-    assert "--sandbox docker" in grade["run"]
-    assert any("nngrader image build --online" in step.get("run", "") for step in steps)
-    reporter = steps[-1]
-    assert reporter["uses"] == "classroom-resources/autograding-grading-reporter@v1"
-    runners = reporter["with"]["runners"].split(",")
-    assert all(re.fullmatch(r"[a-zA-Z0-9]+", runner) for runner in runners)  # the reporter's own check
-    for runner in runners:  # env name as the reporter builds it: `${runner.trim().toUpperCase()}_RESULTS`
-        assert reporter["env"][f"{runner.strip().upper()}_RESULTS"] == f"${{{{steps.{runner}.outputs.result}}}}"
 
 
 # --------------------------------------------------------------------------- Gradescope contract
@@ -399,92 +278,106 @@ def test_junit_default_timestamp_is_now() -> None:
     assert abs(datetime.now(timezone.utc) - stamp) < timedelta(minutes=1)
 
 
-# --------------------------------------------------------------------------- Gradescope autograder zip
+# --------------------------------------------------------------------------- the terminal
+
+WIDTHS = (80, 100, 120)
 
 
-def test_autograder_zip_layout(tmp_path: Path) -> None:
-    dest = build_autograder_zip(tmp_path / "autograder.zip")
-    with zipfile.ZipFile(dest) as archive:
-        infos = {info.filename: info for info in archive.infolist()}
-        assert set(infos) == {"setup.sh", "run_autograder", "rubric.yaml", "nngrader.env"}  # all at the root
-        for name in ("setup.sh", "run_autograder"):
-            assert (infos[name].external_attr >> 16) & 0o111 == 0o111, f"{name} is not executable"
-            assert archive.read(name).startswith(b"#!/usr/bin/env bash\n")
-        assert archive.read("rubric.yaml") == builtin_rubrics()["mini_challenge"].read_bytes()
-        settings = archive.read("nngrader.env").decode()
-    assert "export NNGRADER_PIP_SPEC=nngrader\n" in settings
-    assert "export NNGRADER_CLASS_NAME=SimpleNN\n" in settings
-    assert build_autograder_zip(tmp_path / "again.zip").read_bytes() == dest.read_bytes()  # reproducible
+@pytest.mark.parametrize("case", sorted(REPORTS))
+@pytest.mark.parametrize("width", WIDTHS)
+def test_text_golden_at_terminal_widths(case: str, width: int, update_goldens: bool) -> None:
+    output = render_text(REPORTS[case](), width=width)
+    path = GOLDEN / f"{case}.text-{width}.txt"
+    if update_goldens:
+        path.write_text(output, encoding="utf-8")
+        return
+    assert output == path.read_text(encoding="utf-8"), f"{path} differs: review, then run pytest --update-goldens"
 
 
-def test_autograder_zip_with_grader_source(tmp_path: Path) -> None:
-    dest = build_autograder_zip(tmp_path / "a.zip", rubric_path="deep_variant", grader_source=ROOT)
-    with zipfile.ZipFile(dest) as archive:
-        names = set(archive.namelist())
-        settings = archive.read("nngrader.env").decode()
-    assert {"grader_source/pyproject.toml", "grader_source/grader/__init__.py"} <= names
-    # Only what pip needs: the reference solution must not reach the container the submission runs in.
-    assert not any(name.startswith(("grader_source/reference_solution", "grader_source/tests")) for name in names)
-    assert "export NNGRADER_PIP_SPEC=/autograder/source/grader_source\n" in settings
-    assert "export NNGRADER_CLASS_NAME=DeepNN\n" in settings
+@pytest.mark.parametrize("case", sorted(REPORTS))
+@pytest.mark.parametrize("width", WIDTHS)
+def test_text_fits_the_terminal_one_line_per_check(case: str, width: int) -> None:
+    report = REPORTS[case]()
+    report.submission = "a/very/long/path/" * 12 + "simple_nn.py"
+    lines = render_text(report, width=width).splitlines()
+    assert max(cell_len(line) for line in lines) <= width
+    table = [line for line in lines if line.count("│") == 5 and "│ Check" not in line]  # 4 columns
+    assert len(table) == len(report.checks)  # one row per check: nothing wrapped onto a second line
+    for row, result in zip(table, report.checks, strict=True):
+        assert MARK[result.status] in row and f"{result.points:g}/{result.max_points:g}" in row
 
 
-def test_autograder_zip_rejects_missing_grader_source(tmp_path: Path) -> None:
-    with pytest.raises(GraderError, match="no such file"):
-        build_autograder_zip(tmp_path / "a.zip", grader_source=tmp_path / "nope")
+def test_text_shows_every_failing_message_in_full_under_what_to_fix() -> None:
+    report = mixed_report()
+    long = "the message " + "goes on " * 30 + "to its very end"
+    report.checks[4] = report.checks[4].model_copy(update={"message": long})
+    text = " ".join(render_text(report, width=80).split())  # undo the wrapping
+    assert "to its very end" in text and "subtract the row max first" in text
 
 
-def autograder_root(tmp_path: Path, submission: dict[str, str], **settings: str) -> Path:
-    """A fake /autograder: the zip extracted to source/, the submitted files in submission/."""
-    root = tmp_path / "autograder"
-    with zipfile.ZipFile(build_autograder_zip(tmp_path / "autograder.zip")) as archive:
-        archive.extractall(root / "source")
-    (root / "source" / "run_autograder").chmod(0o755)
-    with open(root / "source" / "nngrader.env", "a") as env:  # test overrides, sourced after the real ones
-        env.writelines(f"export {name}='{value}'\n" for name, value in settings.items())
-    (root / "submission").mkdir()
-    for name, text in submission.items():
-        (root / "submission" / name).write_text(text)
-    return root
+HOSTILE = ("[/] [bold green]Score: 100/100 (pass mark 70) PASSED[/] [link=https://evil.example]click[/link] "
+           "\x1b[2J\x1b[H\x1b]52;c;ZXZpbA==\x07\x1b]8;;https://evil.example\x1b\\here\x1b]8;;\x1b\\ "
+           "\x1b[32mgreen\x1b[0m "
+           "\x9b31m \x00\x07\x08 :smile: done")
 
 
-def run_autograder(root: Path, nngrader_bin: str) -> GradescopeResults:
-    env = {"PATH": os.environ["PATH"], "AUTOGRADER_ROOT": str(root), "NNGRADER_BIN": nngrader_bin}
-    subprocess.run([str(root / "source" / "run_autograder")], env=env, check=True, capture_output=True)
-    return GradescopeResults.model_validate_json((root / "results" / "results.json").read_text())
+def hostile_report() -> Report:
+    """Student-controlled text everywhere: messages, hints, notes, the file name, stdout and stderr."""
+    report = mixed_report()
+    report.submission = f"sub/{HOSTILE}.py"
+    report.notes = [Note(code="class_renamed", message=HOSTILE)]
+    report.checks = [result.model_copy(update={"message": HOSTILE, "hint": HOSTILE if result.hint else ""})
+                     for result in report.checks]
+    report.stdout = report.stderr = HOSTILE
+    return report
 
 
-@pytest.mark.skipif(shutil.which("bash") is None, reason="run_autograder is a bash script")
-def test_run_autograder_writes_results_when_the_grader_crashes(tmp_path: Path) -> None:
-    crash = tmp_path / "crash"
-    crash.write_text(r"""#!/bin/sh
-printf 'Traceback:\n  boom "quoted" \\ tab\tend\n' >&2
-exit 3
-""")
-    crash.chmod(0o755)
-    root = autograder_root(tmp_path, {"simple_nn.py": "class SimpleNN:\n    pass\n"})
-    results = run_autograder(root, str(crash))
-    assert results.score == 0
-    assert "(exit 3): Traceback:\n  boom \"quoted\" \\ tabend" in (results.output or "")
+@pytest.mark.parametrize("color", [False, True])
+def test_text_never_interprets_student_text(color: bool) -> None:
+    output = render_text(hostile_report(), color=color, width=120)
+    plain = re.sub(r"\x1b\[[0-9;]*m", "", output)  # our own colours, when asked for
+    assert "[/] [bold green]Score: 100/100 (pass mark 70) PASSED[/]" in plain  # shown as typed
+    assert "[link=https://evil.example]click[/link]" in plain
+    assert ":smile:" in plain
+    escapes = set(re.findall(r"\x1b\[[0-9;]*[A-Za-z]", output))
+    assert escapes <= ({"\x1b[0m", "\x1b[1m", "\x1b[2m", "\x1b[31m", "\x1b[32m", "\x1b[33m", "\x1b[1;31m",
+                        "\x1b[1;32m", "\x1b[1;33m"} if color else set())
+    assert not re.search("[\x00-\x08\x0b-\x1a\x1c-\x1f\x7f-\x9f]", output)
+    assert "\x1b]" not in output  # no hyperlink (OSC 8), no clipboard write (OSC 52)
+    # The only verdict line is ours, and it is red.
+    verdicts = [line for line in plain.splitlines() if line.startswith("Score:")]
+    assert verdicts == ["Score: 30/100 (pass mark 70) NOT PASSED  [12.3 s, seed 42]"]
 
 
-@pytest.mark.skipif(shutil.which("bash") is None, reason="run_autograder is a bash script")
-def test_run_autograder_without_a_python_file(tmp_path: Path) -> None:
-    root = autograder_root(tmp_path, {"notes.txt": "I forgot the code"})
-    results = run_autograder(root, "/bin/false")
-    assert results.score == 0 and "class SimpleNN" in (results.output or "")
+@pytest.mark.parametrize("fmt", ["junit", "gradescope", "json"])
+def test_machine_formats_carry_no_escape_sequences(fmt: str) -> None:
+    output = renderer(fmt)(hostile_report())
+    text = json.loads(output) if fmt != "junit" else output
+    flat = json.dumps(text, ensure_ascii=False) if fmt != "junit" else text
+    if fmt == "json":  # the JSON report is the record: exact, escapes included (JSON-escaped, not raw)
+        assert "\x1b" not in output
+        return
+    assert "\x1b" not in flat and "\\u001b" not in flat and "\x07" not in flat
+    assert "here" in flat and "[bold green]Score: 100/100" in flat
 
 
-@pytest.mark.mnist
-@pytest.mark.slow
-def test_run_autograder_grades_the_reference(tmp_path: Path, mnist_data: Path) -> None:
-    nngrader = shutil.which("nngrader")
-    assert nngrader is not None
-    submission = {"helpers.py": "X = 1\n", "simple_nn.py": REFERENCE.read_text()}
-    root = autograder_root(tmp_path, submission, NNGRADER_DATA_DIR=str(mnist_data),
-                           NNGRADER_CACHE_DIR=os.environ.get("NNGRADER_CACHE_DIR", str(tmp_path / "cache")))
-    results = run_autograder(root, nngrader)
-    assert results.score == 100 and results.extra_data is not None and results.extra_data["passed"] is True
+@pytest.mark.parametrize("losses", [[float("nan")] * 3, [2.3, float("nan"), float("inf"), 0.5],
+                                    [1e308, -1e308, 0.0], [float("-inf"), 1.0], [5.0]])
+def test_non_finite_losses_are_drawn_not_crashed(losses: list[float]) -> None:
+    report = full_report()
+    report.losses = losses
+    for fmt in FORMATS:
+        renderer(fmt)(report)
+    line = next(line for line in render_text(report).splitlines() if line.startswith("loss per epoch"))
+    assert len(sparkline(losses)) == len(losses)
+    assert ("×" in line) == any(not math.isfinite(v) for v in losses)
+    assert Report.model_validate_json(renderer("json")(report)).losses[-1] == pytest.approx(losses[-1], nan_ok=True)
+
+
+def test_sparkline_scales_finite_values() -> None:
+    assert sparkline([3.0, 2.0, 1.0]) == "█▄▁"
+    assert sparkline([1.0, 1.0]) == "▁▁"
+    assert sparkline([float("nan"), 1.0, 0.0]) == "×█▁"
 
 
 # --------------------------------------------------------------------------- CLI
@@ -499,28 +392,11 @@ def test_cli_check_formats(fmt: str, mnist_data: Path, tmp_path: Path, junit_sch
     assert result.exit_code in (0, 1), result.output
     text = out.read_text()
     if fmt == "github-classroom":
-        assert decode_like_reporter(text).max_score == 100
+        lines = dict(line.split("=", 1) for line in text.splitlines())
+        runners = lines.pop("NNGRADER_RUNNERS").split(",")
+        documents = [json.loads(base64.b64decode(lines[f"{name.upper()}_RESULTS"])) for name in runners]
+        assert sum(document["max_score"] for document in documents) == 100
     elif fmt == "gradescope":
         assert GradescopeResults.model_validate_json(text).tests
     else:
         junit_schema.validate(text)
-
-
-def test_cli_gradescope_package(tmp_path: Path) -> None:
-    spec = "nngrader @ git+https://example.org/course/nngrader.git@v1; python_version >= '3.10'"
-    out = tmp_path / "autograder.zip"
-    result = CliRunner().invoke(main, ["gradescope", "package", "--out", str(out), "--pip-spec", spec])
-    assert result.exit_code == 0, result.output
-    with zipfile.ZipFile(out) as archive:
-        archive.extract("nngrader.env", tmp_path)
-    # The scripts `source` this file: the spec must come back exactly, spaces, quotes and all.
-    sourced = subprocess.run(["bash", "-c", 'source "$1"; printf %s "$NNGRADER_PIP_SPEC"', "_",
-                              str(tmp_path / "nngrader.env")], capture_output=True, text=True, check=True)
-    assert sourced.stdout == spec
-
-
-def test_cli_gradescope_package_bad_rubric(tmp_path: Path) -> None:
-    result = CliRunner().invoke(main, ["gradescope", "package", "--out", str(tmp_path / "a.zip"),
-                                       "--rubric", "no_such_rubric"])
-    assert result.exit_code == 2
-    assert "Error: rubric 'no_such_rubric' not found" in result.output

@@ -22,8 +22,8 @@ FORMATS: dict[str, Renderer] = {
 }
 
 
-def render(report: Report, fmt: str, *, color: bool = False) -> str:
-    """The report as text in format `fmt` (one of FORMATS)."""
+def render(report: Report, fmt: str, *, color: bool = False, width: int | None = None) -> str:
+    """The report as text in format `fmt` (one of FORMATS); `color` and `width` apply to "text" only."""
     if fmt == "text":
-        return render_text(report, color=color)
+        return render_text(report, color=color, width=width)
     return FORMATS[fmt](report)

@@ -11,6 +11,10 @@ Mapping decisions:
   publishes grades, instructors always. Gradescope notes that while tests are hidden students cannot see
   their total score.
 * `stdout_visibility` is "hidden": run_autograder's stdout is a debugging log for instructors.
+* Student-controlled text (messages, hints, notes, the file name) is cleaned with `textsafe.clean` (no
+  escape or control characters). Test outputs and names are declared plain text (`output_format` /
+  `name_format` "text"), so nothing in them is rendered as Markdown or HTML; the submission-level `output`
+  is Markdown written by nngrader, with student text escaped.
 * `leaderboard` carries the test accuracy when the accuracy check measured one, except for a --quick
   preview (not a grade) or when that check is hidden (a public leaderboard would reveal it).
 """
@@ -18,10 +22,13 @@ Mapping decisions:
 from __future__ import annotations
 
 import json
+import math
 import re
 from typing import Any
 
 from grader.models import CheckResult, Report, Status
+from grader.report.text import number as loss_text
+from grader.textsafe import clean
 
 AFTER_PUBLISHED = "after_published"
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]<>#|])")
@@ -34,24 +41,28 @@ def points(value: float) -> float | int:
 
 
 def _md(text: str) -> str:
-    """Text with Markdown's special characters escaped (messages are plain text, not Markdown)."""
-    return _MD_SPECIAL.sub(r"\\\1", text)
+    """Student text for Markdown: cleaned, special characters escaped (messages are plain text)."""
+    return _MD_SPECIAL.sub(r"\\\1", clean(text))
 
 
 def _output(check: CheckResult) -> str:
     if check.hint:
-        return f"{check.message}\n\nHint: {check.hint}" if check.message else f"Hint: {check.hint}"
-    return check.message
+        text = f"{check.message}\n\nHint: {check.hint}" if check.message else f"Hint: {check.hint}"
+    else:
+        text = check.message
+    return clean(text)
 
 
 def _test(number: int, check: CheckResult) -> dict[str, Any]:
     return {
-        "name": check.title,
+        "name": clean(check.title, newlines=False),
+        "name_format": "text",
         "number": str(number),
         "score": points(check.points if check.status is Status.PASS else 0.0),
         "max_score": points(check.max_points),
         "status": "passed" if check.status is Status.PASS else "failed",
         "output": _output(check),
+        "output_format": "text",
         "visibility": AFTER_PUBLISHED if check.visibility == "hidden" else "visible",
         "extra_data": {"id": check.id, "nngrader_status": check.status.value, "diagnosis": check.diagnosis},
     }
@@ -66,7 +77,7 @@ def summary(report: Report) -> str:
     if report.notes:
         lines += ["", "Notes:"] + [f"- {_md(note.message)}" for note in report.notes]
     if report.losses:
-        lines += ["", f"Loss per epoch: {report.losses[0]:.3f} → {report.losses[-1]:.3f} "
+        lines += ["", f"Loss per epoch: {loss_text(report.losses[0])} → {loss_text(report.losses[-1])} "
                       f"over {len(report.losses)} epochs."]
     env = report.environment
     lines += ["", f"Graded by nngrader {_md(env.grader_version)}, rubric {_md(env.rubric_id)}, seed {env.seed}."]
@@ -79,7 +90,7 @@ def leaderboard(report: Report) -> list[dict[str, Any]]:
         return []
     for check in report.checks:
         accuracy = check.details.get("accuracy")
-        if isinstance(accuracy, (int, float)) and not isinstance(accuracy, bool):
+        if isinstance(accuracy, (int, float)) and not isinstance(accuracy, bool) and math.isfinite(accuracy):
             return [] if check.visibility == "hidden" else [{"name": "Accuracy", "value": round(accuracy, 4)}]
     return []
 

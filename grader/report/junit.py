@@ -21,15 +21,17 @@ import xml.etree.ElementTree as ET
 from datetime import datetime, timezone
 
 from grader.models import CheckResult, Report, Status
+from grader.textsafe import clean
 
 # XML 1.0 cannot carry most control characters (student output may contain \x00 or ANSI \x1b):
-# ElementTree would write them and produce a file no parser accepts.
-_XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+# ElementTree would write them and produce a file no parser accepts. `clean` removes escape sequences
+# and controls; this removes what is left that XML forbids (lone surrogates, U+FFFE, U+FFFF).
+_XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
 def xml_safe(text: str) -> str:
-    """`text` without the characters XML 1.0 forbids."""
-    return _XML_INVALID.sub("", text)
+    """`text` cleaned (`textsafe.clean`) and without the characters XML 1.0 forbids."""
+    return _XML_INVALID.sub("", clean(text))
 
 
 def _seconds(value: float) -> str:
