@@ -18,13 +18,13 @@ from typing import Any
 
 import numpy as np
 import pytest
+from grader.sandbox.results import UntrustedDataError, read_log, read_meta
 
 from grader.errors import SandboxError
 from grader.sandbox import docker as sandbox_docker
 from grader.sandbox.base import SandboxLimits, StageRequest, StageStatus
 from grader.sandbox.docker import DockerSandbox, connect, engine_available, owner_label, sweep_leftovers
 from grader.sandbox.image import BASE_TAG, IMAGE_TAG, build_offline, image_present
-from grader.sandbox.results import UntrustedDataError, read_log, read_meta
 
 LIMITS = SandboxLimits(timeout_s=10, memory_mb=256, cpus=1, pids=64, file_mb=4, output_kb=64)
 PARAMS = ["W1", "b1", "W2", "b2"]

@@ -116,7 +116,8 @@ def test_shipped_weights_are_caught_wherever_they_are_loaded(tmp_path: Path, mni
         "start": ("        n = X_train.shape[0]\n        losses: list[float] = []",
                   "        _load_shipped(self)\n        n = X_train.shape[0]\n        losses: list[float] = []"),
         "middle": ("            losses.append(total_loss / n)",
-                   "            if epoch == 4:\n                _load_shipped(self)\n            losses.append(total_loss / n)"),
+                   "            if epoch == 4:\n                _load_shipped(self)\n"
+                   "            losses.append(total_loss / n)"),
         "end": ("        return losses\n", "        _load_shipped(self)\n        return losses\n"),
     }[where]
     path = reference_with(tmp_path, f"shipped_{where}", replace=dict([hook]),
