@@ -45,6 +45,7 @@ class StageWatch:
         self._state: tuple[object, ...] = ()
         self._changed = self._started = time.monotonic()
         self._train_started: float | None = None
+        self._samples, self._samples_changed = 0, self._started
 
     def run(self, sandbox: Sandbox, request: StageRequest, cancels: Iterable[threading.Event | None]) -> StageOutcome:
         """Run the stage; stop it when a cancel event is set or the watch finds a reason."""
@@ -93,6 +94,8 @@ class StageWatch:
         state = (probe, probes, calls, samples, fingerprint)
         if state != self._state:
             self._state, self._changed = state, now
+        if samples != self._samples:
+            self._samples, self._samples_changed = samples, now
         elapsed = now - self._started
         rows, epochs = self.runs.get(probe, (0, 0))
         epoch = samples / rows if rows else None
@@ -107,7 +110,8 @@ class StageWatch:
             return StopReason(code="runaway", message=f"train() has gone through {epoch:.1f} epochs of batches but was "
                               f"asked for {epochs}: its loop does not stop")
         training = now - self._train_started
-        if training >= PROJECTION_AFTER_S and epoch > 0:
+        flowing = now - self._samples_changed < 3.0  # no projection from a count that does not move
+        if training >= PROJECTION_AFTER_S and epoch > 0 and flowing:
             projected = (self._train_started - self._started) + training * epochs / epoch
             if projected > PROJECTION_MARGIN * self.limit_s:
                 return StopReason(code="too_slow", message=f"after {training:.0f} s train() had done {epoch:.2f} of "

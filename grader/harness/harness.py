@@ -464,20 +464,16 @@ def stage_probe(stage):
     stage.out.record("build", meta)
     if model is None:
         return
-    probes = stage.request["probes"]
-    for probe in ("forward", "stability"):
-        if probe in probes:
-            def forward_probe(probe=probe):
-                set_params(model, stage, probe)
-                return {}, {"output": method(model, "forward")(stage.load_input(probe + "_X"))}
-            guarded(stage, probe, forward_probe)
-    if "gradients" in probes:
-        guarded(stage, "gradients", lambda: gradient_probe(stage, model))
-    if "momentum" in probes:
-        guarded(stage, "momentum", lambda: momentum_probe(stage, type(model)))
+    for probe in stage.request["probes"]:
+        guarded(stage, probe, lambda probe=probe: PROBES[probe](stage, model, probe))
 
 
-def gradient_probe(stage, model):
+def forward_probe(stage, model, probe):
+    set_params(model, stage, probe)
+    return {}, {"output": method(model, "forward")(stage.load_input(probe + "_X"))}
+
+
+def gradient_probe(stage, model, probe):
     set_params(model, stage, "gradients")
     X, y = stage.load_input("gradients_X"), stage.load_input("gradients_y")
     try:
@@ -492,9 +488,9 @@ def gradient_probe(stage, model):
     return {"form": form}, grads
 
 
-def momentum_probe(stage, cls):
+def momentum_probe(stage, built, probe):
     """Train a fresh model briefly, recording parameters and batch at each backward() call."""
-    model = instantiate(cls, stage.request["seed"])
+    model = instantiate(type(built), stage.request["seed"])
     stage.model = model
     recorder = Recorder(stage, model, steps=stage.request["momentum_steps"])
     recorder.install()
@@ -562,6 +558,13 @@ def stage_train(stage):
         return {}, {"predictions": np.argmax(array, axis=1).astype(np.int64)}
 
     guarded(stage, "test", predictions)
+
+
+# The probe stage's probes, by the rubric check kind that asks for them (grader/checks/registry.py).
+PROBES = {"forward": forward_probe, "stability": forward_probe, "gradients": gradient_probe,
+          "momentum": momentum_probe}
+# The records each stage writes into results.bin (the host's checks read them by these names).
+RECORDS = {"load": ("load",), "probe": ("build",) + tuple(PROBES), "train": ("build", "train", "trajectory", "test")}
 
 
 def main(argv):
