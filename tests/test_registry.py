@@ -72,3 +72,9 @@ def test_every_hint_renders_truthfully_under_every_builtin_rubric(rubric_name: s
             if rubric.architecture.parameter_shapes()["W1"] != (784, 64):
                 assert "(784, 64)" not in text, (kind.kind, code)  # the default network's W1
             assert "0.1 " not in text and "lr = 0.1" not in text  # the starter suggests 0.01 to 0.02
+
+
+def test_the_harness_and_the_checks_share_their_bounds(harness: ModuleType) -> None:
+    from grader.checks import training
+
+    assert (harness.SKETCH_ROWS, harness.SNAPSHOT_ROWS) == (training.SKETCH_ROWS, training.SNAPSHOT_ROWS)

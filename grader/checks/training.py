@@ -29,7 +29,8 @@ from grader.checks.base import CheckConfig, CheckKind, Evidence, Verdict, failed
 from grader.checks.momentum import fit_step, flatten, param_shapes_allowed
 from grader.results import RecordMeta, ShapeMismatch, UntrustedDataError
 
-SKETCH_ROWS = 200_000  # the harness keeps at most this many rows (it halves the resolution beyond)
+SKETCH_ROWS = 50_000  # the harness keeps at most this many rows (it halves the resolution beyond)
+SNAPSHOT_ROWS = 4096  # the harness records no batch larger than this
 JUMP = 25.0  # a step this many times the steps around it can be a replacement (see find_jump)
 SNAPSHOTS = 3  # points along the graded run where a full update is verified
 DISAGREE = 0.01  # share of test images on which the student's forward may differ from its own weights
@@ -146,7 +147,7 @@ def _snapshot_fits(evidence: Evidence, meta: TrajectoryMeta) -> list[bool]:
             continue
         params = [{n: evidence.array("train", "trajectory", f"snap{j + i}_{n}", param_shapes_allowed(s, n)).reshape(s)
                    for n, s in shapes.items()} for i in range(3)]
-        X = evidence.array("train", "trajectory", f"snap{j + 1}_X", [(range(1, 60001), n_in)])
+        X = evidence.array("train", "trajectory", f"snap{j + 1}_X", [(range(1, SNAPSHOT_ROWS + 1), n_in)])
         y = evidence.array("train", "trajectory", f"snap{j + 1}_y", [(len(X), n_out)])
         flat = [flatten(p) for p in params]
         grad = flatten(reference.gradients(params[1], X, y))

@@ -49,7 +49,8 @@ MAX_ELEMENTS = 4_000_000  # an output larger than this is described, not saved
 BEAT_S = 0.5
 GRAD_ALIASES = ("{}", "d{}", "grad_{}", "d_{}", "grad{}")
 METHODS = ("forward", "backward", "train")
-SKETCH_ROWS = 200_000  # trajectory rows kept; beyond that every other row is dropped
+SKETCH_ROWS = 50_000  # trajectory rows kept; beyond that every other row is dropped
+SNAPSHOT_ROWS = 4096  # a batch larger than this is not recorded (its update is then not verified)
 
 
 class Output:
@@ -426,7 +427,7 @@ class Recorder:
                 self.pending = 3
             self.pending -= 1
             # The host verifies the update from call k+1 to k+2: it needs the batch of the middle call only.
-            middle = self.pending == 1
+            middle = self.pending == 1 and 0 < rows <= SNAPSHOT_ROWS
             batch = (np.array(X, dtype=np.float32), np.array(y, dtype=np.float32)) if middle else (None, None)
             self.snapshots.append((k, self.params()) + batch)
         self.stage.samples += rows
