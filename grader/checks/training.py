@@ -19,6 +19,7 @@ a few calls. Every number here is then computed on the host:
 
 from __future__ import annotations
 
+import warnings
 from typing import Literal
 
 import numpy as np
@@ -33,6 +34,7 @@ SKETCH_ROWS = 50_000  # the harness keeps at most this many rows (it halves the 
 SNAPSHOT_ROWS = 4096  # the harness records no batch larger than this
 JUMP = 25.0  # a step this many times the steps around it can be a replacement (see find_jump)
 SNAPSHOTS = 3  # points along the graded run where a full update is verified
+HISTORY, AFTER = 20, 10  # steps before / after a candidate jump that it is compared with
 DISAGREE = 0.01  # share of test images on which the student's forward may differ from its own weights
 
 
@@ -115,23 +117,30 @@ def find_jump(path: np.ndarray) -> tuple[int, float] | None:
     A replacement is a step JUMP times larger than the steps just before it (just after it, for the first
     step), that moves the sketched weights by more than 5% of their size, and after which the steps go back
     to their former scale. That last condition tells a replacement from a learning rate that is too high:
-    a diverging run's steps keep growing, a replaced network's do not. Returns (k, step / typical step).
+    a diverging run's steps keep growing, a replaced network's do not. Returns (k, step / the steps before).
+    Vectorised: a 50,000-step trajectory takes milliseconds.
     """
     steps = np.linalg.norm(np.diff(path, axis=0), axis=1)
+    steps = np.where(np.isfinite(steps), steps, np.nan)
     size = np.maximum(np.linalg.norm(path[:-1], axis=1), np.linalg.norm(path[1:], axis=1))
-    for k, step in enumerate(steps):
-        if not np.isfinite(step):
-            continue
-        before = steps[max(0, k - 20):k]
-        after = steps[k + 1:k + 11]
-        before, after = before[np.isfinite(before)], after[np.isfinite(after)]
-        base = float(before.max()) if before.size else float(np.median(after)) if after.size else 0.0
-        if base <= 0 or step <= JUMP * base or step <= 0.05 * size[k]:
-            continue
-        if before.size and after.size >= 3 and float(np.median(after)) > 5 * base:
-            continue  # the steps keep growing: a diverging run, not a replacement
-        return k, float(step / base)
-    return None
+    n = len(steps)
+    padded = np.concatenate([np.full(HISTORY, np.nan), steps, np.full(AFTER, np.nan)])
+    windows_before = np.lib.stride_tricks.sliding_window_view(padded[:n + HISTORY - 1], HISTORY)
+    windows_after = np.lib.stride_tricks.sliding_window_view(padded[HISTORY + 1:], AFTER)[:n]
+    before = np.nanmax(np.where(np.isnan(windows_before), -np.inf, windows_before), axis=1)
+    with warnings.catch_warnings():  # a window of NaN only (a diverged run's end) has no median: NaN
+        warnings.simplefilter("ignore", RuntimeWarning)
+        after = np.nanmedian(windows_after, axis=1)
+    count_after = np.sum(~np.isnan(windows_after), axis=1)
+    base = np.where(before > -np.inf, before, after)  # the first step is compared with the ones after it
+    with np.errstate(invalid="ignore", divide="ignore"):
+        candidate = (steps > JUMP * base) & (base > 0) & (steps > 0.05 * size)
+        growing = (before > -np.inf) & (count_after >= 3) & (after > 5 * base)
+    hits = np.flatnonzero(candidate & ~growing)
+    if hits.size == 0:
+        return None
+    k = int(hits[0])
+    return k, float(steps[k] / base[k])
 
 
 def _snapshot_fits(evidence: Evidence, meta: TrajectoryMeta) -> list[bool]:
