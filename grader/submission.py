@@ -335,7 +335,7 @@ def _scan_zip(path: Path) -> _Tree:
     tree = _Tree()
     try:
         archive = zipfile.ZipFile(io.BytesIO(read_regular(path, MAX_ARCHIVE_BYTES)))
-    except zipfile.BadZipFile as exc:
+    except (zipfile.BadZipFile, ValueError, EOFError, NotImplementedError, OSError) as exc:
         raise SubmissionError(f"{shown_name(path.name)}: not a readable zip archive ({exc})") from None
     with archive:
         members = archive.infolist()
@@ -593,15 +593,15 @@ def _safe_file_name(name: str) -> str:
     return _CONTROL.sub("_", shown_name(name).replace("\\", "_"))
 
 
-def _collect_file(path: Path) -> SubmissionFiles:
+def _collect_file(path: Path, follow_imports: bool) -> SubmissionFiles:
     """A .py file and the local modules it imports, transitively (with the __init__.py of its packages)."""
-    root = _package_root(path)
+    root = _package_root(path) if follow_imports else path.parent
     entry = (path.parent.relative_to(root) / _safe_file_name(path.name)).as_posix()
     search = [root] if path.parent == root else [root, path.parent]  # sys.path holds one or the other
     sources: dict[str, bytes] = {entry: read_regular(path, MAX_SOURCE_BYTES)}
     notes: list[str] = []
     queue: list[Path] = [folder / "__init__.py" for folder in path.parents if root in folder.parents]
-    pending: list[str] = [entry]
+    pending: list[str] = [entry] if follow_imports else []
     while pending or queue:
         for name in pending:  # parse what was just read, queue the local modules it imports
             try:
@@ -636,10 +636,13 @@ def _collect_file(path: Path) -> SubmissionFiles:
 
 
 # ------------------------------------------------------------------------------------------- collect
-def collect(path: Path, *, entry: str | None = None, class_name: str = "SimpleNN") -> SubmissionFiles:
+def collect(path: Path, *, entry: str | None = None, class_name: str = "SimpleNN",
+            follow_imports: bool = True) -> SubmissionFiles:
     """The submission at `path`: a .py file, a .ipynb notebook, a .zip archive or a folder (see the module doc).
 
     entry: the entry's path relative to the folder or archive (overrides the rule; ignored for a .py file).
+    follow_imports: for a .py file, include the local modules it imports (False: the file alone, as in a
+    class folder whose other .py files are other students).
     Raises SubmissionError (one clear line) when nothing gradable is there.
     """
     path = Path(path)
@@ -658,7 +661,7 @@ def collect(path: Path, *, entry: str | None = None, class_name: str = "SimpleNN
     if not stat.S_ISREG(mode):
         raise SubmissionError(f"{display}: a {_special_kind(mode)}, not a file or folder")
     if path.suffix == ".py":
-        return _collect_file(path.resolve() if stat.S_ISLNK(os.lstat(path).st_mode) else path)
+        return _collect_file(path.resolve() if stat.S_ISLNK(os.lstat(path).st_mode) else path, follow_imports)
     if path.suffix == ".ipynb":
         name, code, notes = _converted(shown_name(path.name), read_regular(path, MAX_NOTEBOOK_BYTES), ())
         return SubmissionFiles(display=display, entry=name, files={name: code}, notes=notes)
