@@ -277,7 +277,7 @@ def test_cli_batch_of_a_mixed_class(tmp_path: Path, mnist_data: Path) -> None:
                                        "--canvas-assignment", "Digit recognizer (42)"])
     assert result.exit_code == 0, result.output
     assert "7/7 submissions" in result.stdout
-    assert "0 grader error(s)" in result.stdout
+    assert "1 invalid submission(s), 0 grader error(s)" in result.stdout
     rows = by_student(read_csv(out / "grades.csv"))
     assert sorted(rows) == ["nb", "overflow", "ref", "starter", "summer", "twofiles", "zipped"]
     for student in ("ref", "nb", "zipped"):
