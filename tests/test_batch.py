@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import csv
+import importlib
 import os
 import signal
 import subprocess
@@ -29,6 +30,7 @@ from grader.cli import main
 from grader.models import Report
 from tests.conftest import REFERENCE, ROOT, STARTER
 
+discover_module = importlib.import_module("grader.batch.discover")  # `grader.batch.discover` is the function
 REFERENCE_CODE = REFERENCE.read_text()
 STARTER_CODE = STARTER.read_text()
 # Two bugs students make, written inline so the test does not depend on tests/mutants/.
@@ -248,6 +250,23 @@ def test_the_digest_covers_every_graded_file(tmp_path: Path) -> None:
     assert before.digest != after.digest  # --resume regrades a student whose helper module changed
 
 
+def test_a_grader_bug_while_reading_one_entry_does_not_stop_discovery(tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    write(tmp_path / "class" / "ann.py", REFERENCE_CODE)
+    write(tmp_path / "class" / "ben.py", REFERENCE_CODE)
+    real = discover_module.collect
+
+    def collect(path: Path, **kwargs: object) -> object:
+        if path.name == "ben.py":
+            raise RecursionError("maximum recursion depth exceeded")
+        return real(path, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(discover_module, "collect", collect)
+    found = {s.student: s for s in discover(tmp_path / "class", work_dir=tmp_path / "work")}
+    assert found["ann"].error is None
+    assert found["ben"].error == "could not be read (unexpected RecursionError: maximum recursion depth exceeded)"
+
+
 @pytest.mark.parametrize(("name", "expected"), [("alice", "alice"), ("=HYPERLINK(x)", "HYPERLINK_x_"),
                                                 ("../../etc", "etc"), ("bob smith", "bob_smith"), ("...", "student")])
 def test_student_ids_are_safe_file_names(name: str, expected: str) -> None:
@@ -403,3 +422,31 @@ def test_docker_batch(tmp_path: Path, mnist_data: Path, docker_ready: str) -> No
     rows = by_student(read_csv(out / "grades.csv"))
     assert rows["ann"]["gradients_status"] == "pass" and rows["ben"]["gradients_status"] == "fail"
     assert all(r.report is not None and r.report.environment.sandbox == "docker" for r in result.records)
+
+
+@pytest.mark.mnist
+def test_cli_batch_with_a_roster_and_an_entry(tmp_path: Path, mnist_data: Path) -> None:
+    """Classroom clones joined to a Canvas export: canvas.csv carries Canvas ids; the unmatched are listed."""
+    classdir, out = tmp_path / "class", tmp_path / "out"
+    for user in ("ann", "bo", "stranger"):
+        write(classdir / f"digits-{user}" / "simple_nn.py", REFERENCE_CODE)
+        write(classdir / f"digits-{user}" / "experiments.py", REFERENCE_CODE)  # ambiguous without --entry
+    roster = write(tmp_path / "canvas_export.csv",
+                   "Student,ID,SIS User ID,SIS Login ID,Section,Digits (42),github_username\n"
+                   "    Points Possible,,,,,100,\n"
+                   '"Lee, Ann",1001,S-1,ann@uni.edu,A,,Ann\n"Ray, Bo",1002,S-2,bo@uni.edu,B,,@bo\n'
+                   '"Ng, Cy",1003,S-3,cy@uni.edu,A,,cy\n')
+    result = CliRunner().invoke(main, ["batch", str(classdir), "--out", str(out), "--sandbox", "local", "--quick",
+                                       "--data-dir", str(mnist_data), "--roster", str(roster), "--entry",
+                                       "simple_nn.py", "--canvas-assignment", "Digits (42)"])
+    assert result.exit_code == 0, result.output
+    assert "not on the roster (1): stranger" in result.stdout
+    assert "roster rows without a submission (1): Ng, Cy (cy)" in result.stdout
+    canvas = read_csv(out / "canvas.csv")
+    assert [(row["Student"], row["ID"], row["SIS Login ID"], row["Section"]) for row in canvas[1:]] == [
+        ("Lee, Ann", "1001", "ann@uni.edu", "A"), ("Ray, Bo", "1002", "bo@uni.edu", "B")]
+    grades = by_student(read_csv(out / "grades.csv"))
+    assert grades["ann"]["name"] == "Lee, Ann" and grades["stranger"]["notes"] == "not on the roster"
+    assert all(row["status"] == "graded" for row in grades.values())
+    page = (out / "summary.html").read_text()
+    assert "Roster rows without a submission" in page and "Ng, Cy (cy)" in page

@@ -147,6 +147,8 @@ class BarProgress:
         if event.kind == "interrupted":  # draw the bar one last time, then say so below it
             self.progress.stop()
             self.console.print("[yellow]interrupted: the gradebook holds what is done")
+        else:
+            self.progress.refresh()
 
 
 def make_progress(stream: TextIO | None = None) -> LineProgress | BarProgress:
