@@ -1,7 +1,7 @@
 """One student never stops a batch: a class folder holding every attack on discovery still gets a complete
 gradebook, and the honest students in it keep their scores.
 
-The class is generated into tmp_path and graded for real (--sandbox local, --quick, the real MNIST).
+The class is generated into tmp_path and graded for real (--sandbox local, and Docker; --quick; the real MNIST).
 Each hostile entry has its exact expected status and message; `--resume` then reuses every record.
 """
 
@@ -83,8 +83,8 @@ GRADED_REFERENCE = ["ann", "deepish", "fifo_inside", "jos_xe9", "ann.lee", "eve"
 GRADED_OTHERS = ["ben", "ann_lee", "eve_ipynb", "Alice.zip", "evil__2J__52_c_cGF5bG9hZA___"]
 
 
-def batch(classdir: Path, out: Path, mnist: Path, *more: str) -> list[dict[str, str]]:
-    result = CliRunner().invoke(main, ["batch", str(classdir), "--out", str(out), "--sandbox", "local", "--quick",
+def batch(classdir: Path, out: Path, mnist: Path, sandbox: str, *more: str) -> list[dict[str, str]]:
+    result = CliRunner().invoke(main, ["batch", str(classdir), "--out", str(out), "--sandbox", sandbox, "--quick",
                                        "--jobs", "2", "--data-dir", str(mnist), *more])
     assert result.exception is None and result.exit_code == 0, result.output
     with open(out / "grades.csv", newline="") as handle:
@@ -97,12 +97,16 @@ def outcome(row: dict[str, str]) -> dict[str, str]:
 
 
 @pytest.mark.mnist
-def test_a_hostile_class_gets_a_complete_gradebook(tmp_path: Path, mnist_data: Path,
+@pytest.mark.parametrize("sandbox", ["local", pytest.param("docker", marks=pytest.mark.docker)])
+def test_a_hostile_class_gets_a_complete_gradebook(tmp_path: Path, mnist_data: Path, sandbox: str,
+                                                  request: pytest.FixtureRequest,
                                                   deep: Callable[[Path, int], Path]) -> None:  # noqa: F811
+    if sandbox == "docker":
+        request.getfixturevalue("docker_ready")
     baseline = {row["student"]: row for row in batch(honest_class(tmp_path / "honest"), tmp_path / "honest_out",
-                                                     mnist_data)}
+                                                     mnist_data, sandbox)}
     classdir, out = hostile_class(tmp_path / "class", deep), tmp_path / "out"
-    rows = {row["student"]: row for row in batch(classdir, out, mnist_data)}
+    rows = {row["student"]: row for row in batch(classdir, out, mnist_data, sandbox)}
 
     assert sorted(rows) == sorted([*INVALID, *GRADED_REFERENCE, *GRADED_OTHERS])
     for student, message in INVALID.items():
@@ -131,7 +135,7 @@ def test_a_hostile_class_gets_a_complete_gradebook(tmp_path: Path, mnist_data: P
     assert sorted(path.name for path in (out / "work").iterdir()) == sorted(GRADED_REFERENCE + GRADED_OTHERS)
 
     records_before = {path.name: path.read_text() for path in (out / "reports").iterdir()}
-    resumed = CliRunner().invoke(main, ["batch", str(classdir), "--out", str(out), "--sandbox", "local", "--quick",
+    resumed = CliRunner().invoke(main, ["batch", str(classdir), "--out", str(out), "--sandbox", sandbox, "--quick",
                                         "--data-dir", str(mnist_data), "--resume"])
     assert resumed.exit_code == 0 and resumed.exception is None, resumed.output
     assert f"(0 graded now, {len(rows)} reused)" in resumed.stdout
