@@ -450,3 +450,28 @@ def test_cli_batch_with_a_roster_and_an_entry(tmp_path: Path, mnist_data: Path) 
     assert all(row["status"] == "graded" for row in grades.values())
     page = (out / "summary.html").read_text()
     assert "Roster rows without a submission" in page and "Ng, Cy (cy)" in page
+
+
+@pytest.mark.mnist
+def test_folders_are_graded_with_their_helper_modules(tmp_path: Path, mnist_data: Path) -> None:
+    """A sibling import, a package-relative import, and a zip with a helper: each helper reaches the sandbox."""
+    classdir = tmp_path / "class"
+    helper = "import numpy as np\n\ndef relu(x):\n    return np.maximum(0, x)\n"
+
+    def importing(line: str) -> str:  # the reference with an import of a local module, after __future__
+        future = "from __future__ import annotations\n"
+        return REFERENCE_CODE.replace(future, future + line + "\n", 1)
+
+    write(classdir / "sib" / "simple_nn.py", importing("from utils import relu"))
+    write(classdir / "sib" / "utils.py", helper)
+    write(classdir / "pkg" / "hw" / "__init__.py", "")
+    write(classdir / "pkg" / "hw" / "model.py", importing("from .utils import relu"))
+    write(classdir / "pkg" / "hw" / "utils.py", helper)
+    make_zip(classdir / "zipped.zip", {"hw/simple_nn.py": importing("import layers"), "hw/layers.py": helper})
+    result = grade_batch(classdir, out_dir=tmp_path / "out", sandbox="local", data_dir=mnist_data, quick=True, jobs=2)
+    rows = by_student(read_csv(tmp_path / "out" / "grades.csv"))
+    for student in ("sib", "pkg", "zipped"):
+        assert rows[student]["loads_status"] == rows[student]["forward_status"] == "pass", (student, rows[student])
+    assert {r.student: r.submission.entry for r in result.records} == {"pkg": "hw/model.py",
+                                                                      "sib": "simple_nn.py",
+                                                                      "zipped": "hw/simple_nn.py"}

@@ -450,3 +450,10 @@ def test_notebook_source_is_the_shared_converter() -> None:
     raw = nbformat.writes(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("%time x = 1\ny = 2")]))
     code, dropped = notebook_source(raw.encode(), "n.ipynb")
     assert (code, dropped) == ("# In[1]:\ny = 2\n", 1)
+
+
+def test_every_parse_in_the_process_takes_one_lock() -> None:
+    """The static check parses in grading threads while collect() parses for the entry rule: one lock for both."""
+    from grader.checks import static
+
+    assert static._PARSE_LOCK is submission_module.PARSE_LOCK
