@@ -661,7 +661,8 @@ def collect(path: Path, *, entry: str | None = None, class_name: str = "SimpleNN
     if not stat.S_ISREG(mode):
         raise SubmissionError(f"{display}: a {_special_kind(mode)}, not a file or folder")
     if path.suffix == ".py":
-        return _collect_file(path.resolve() if stat.S_ISLNK(os.lstat(path).st_mode) else path, follow_imports)
+        real = path.resolve() if stat.S_ISLNK(os.lstat(path).st_mode) else path
+        return _collect_file(real, follow_imports).model_copy(update={"display": display})
     if path.suffix == ".ipynb":
         name, code, notes = _converted(shown_name(path.name), read_regular(path, MAX_NOTEBOOK_BYTES), ())
         return SubmissionFiles(display=display, entry=name, files={name: code}, notes=notes)

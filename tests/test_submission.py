@@ -457,3 +457,10 @@ def test_every_parse_in_the_process_takes_one_lock() -> None:
     from grader.checks import static
 
     assert static._PARSE_LOCK is submission_module.PARSE_LOCK
+
+
+def test_a_link_given_by_the_user_is_followed_and_shown_as_given(tmp_path: Path) -> None:
+    real = write(tmp_path / "hw" / "simple_nn.py", REFERENCE_CODE)
+    (tmp_path / "mine.py").symlink_to(real)
+    found = collect(tmp_path / "mine.py")
+    assert (found.display, found.entry) == (str(tmp_path / "mine.py"), "simple_nn.py")
