@@ -606,9 +606,17 @@ def gradescope_run(root: Path, rubric: str | None, sandbox: str, data_dir: Path 
 @click.option("--quick", is_flag=True, help="Fast preview: short training on a subset. Not grades.")
 @click.option("--canvas-assignment", metavar='"TITLE (ID)"',
               help="Also write canvas.csv for Canvas's gradebook import, e.g. \"Digit recognizer (12345)\".")
+@click.option("--roster", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Join submissions to people: a Canvas gradebook export with an added github_username or "
+                   "submission column, or a GitHub Classroom roster (identifier,github_username). canvas.csv "
+                   "then carries the real Canvas ids.")
+@click.option("--entry", metavar="PATH",
+              help="The entry file inside every student folder or .zip, e.g. simple_nn.py (overrides the rule "
+                   "that picks the file defining the class).")
 @friendly_errors
 def batch(class_dir: Path, out_dir: Path, jobs: int | None, resume: bool, rubric: str | None, sandbox: str,
-          data_dir: Path | None, seed: int | None, quick: bool, canvas_assignment: str | None) -> None:
+          data_dir: Path | None, seed: int | None, quick: bool, canvas_assignment: str | None, roster: Path | None,
+          entry: str | None) -> None:
     """Grade every submission in CLASS_DIR and write a gradebook.
 
     CLASS_DIR may hold alice.py files, one folder per student, GitHub Classroom clones
@@ -621,6 +629,7 @@ def batch(class_dir: Path, out_dir: Path, jobs: int | None, resume: bool, rubric
       nngrader batch submissions/ --out results/
       nngrader batch submissions/ --out results/ --resume --jobs 2
       nngrader batch submissions/ --out results/ --canvas-assignment "Digit recognizer (12345)"
+      nngrader batch submissions/ --out results/ --roster canvas_export.csv --canvas-assignment "Digits (12345)"
     """
     from grader.batch import grade_batch
     from grader.batch.progress import make_progress
@@ -629,13 +638,17 @@ def batch(class_dir: Path, out_dir: Path, jobs: int | None, resume: bool, rubric
     with interrupt_on_sigterm(), make_progress() as progress:
         result = grade_batch(class_dir, out_dir=out_dir, rubric=rubric, sandbox=sandbox, data_dir=data_dir,
                              jobs=jobs, resume=resume, seed=seed, quick=quick, progress=progress,
-                             canvas_assignment=canvas_assignment)
+                             canvas_assignment=canvas_assignment, roster=roster, entry=entry)
     graded = [r.report for r in result.records if r.report is not None]
     mean = f", mean {sum(r.score for r in graded) / len(graded):.1f}/{graded[0].max_score:g}" if graded else ""
     state = "interrupted" if result.interrupted else "done"
     click.echo(f"{state}: {len(result.records)}/{result.discovered} submissions ({result.graded_now} graded now, "
-               f"{result.reused} reused), {result.passed} passed, {result.errors} grader error(s){mean} "
-               f"in {result.duration_s:.0f} s")
+               f"{result.reused} reused), {result.passed} passed, {result.invalid} invalid submission(s), "
+               f"{result.errors} grader error(s){mean} in {result.duration_s:.0f} s")
+    for title, names in (("not on the roster", result.unmatched_submissions),
+                         ("roster rows without a submission", result.unmatched_roster)):
+        if names:
+            click.echo(f"{title} ({len(names)}): {one_line(', '.join(names), 1000)}")
     for path in (result.grades_csv, result.canvas_csv, result.summary_html):
         if path is not None:
             click.echo(f"  {path}")

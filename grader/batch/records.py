@@ -6,10 +6,11 @@ finished, still-valid grade from one made with another rubric, grader version or
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, ValidationError
 
@@ -20,7 +21,7 @@ from grader.models import Report, StrictModel
 class CacheKey(StrictModel):
     """Everything a grade depends on; a stored record is reused only when all of it is equal."""
 
-    submission_sha256: str = Field(description="SHA-256 of the graded file's bytes (or of the discovery error).")
+    submission_sha256: str = Field(description="SHA-256 of the graded files and entry (or of the discovery error).")
     rubric_sha256: str = Field(description="SHA-256 of the rubric file.")
     grader_version: str = Field(description="nngrader version.")
     sandbox: str = Field(description="Sandbox the batch asked for (docker or local).")
@@ -32,13 +33,15 @@ class StudentRecord(StrictModel):
     """One student's outcome in a batch: a Report, or the reason there is none."""
 
     student: str = Field(description="Student id.")
-    status: Literal["graded", "grader_error"] = Field(description="graded: `report` is set; else `error` is.")
+    status: Literal["graded", "invalid_submission", "grader_error"] = Field(
+        description="graded: `report` is set. invalid_submission: nothing gradable was found (a FIFO, an ambiguous "
+                    "folder, a zip bomb...); grader_error: grading failed on the grader's side. Both set `error`.")
     key: CacheKey = Field(description="What the grade depends on (for --resume).")
     submission: Submission = Field(description="Where the submission was found and what discovery did.")
     report: Report | None = Field(default=None, description="The report, when graded.")
     error: str | None = Field(default=None, description="Why it could not be graded.")
-    retry: bool = Field(default=False, description="A grader_error worth retrying on --resume (not a discovery "
-                                                   "error, which only a new submission changes).")
+    retry: bool = Field(default=False, description="A grader_error worth retrying on --resume (not an "
+                                                   "invalid_submission, which only a new submission changes).")
     duration_s: float = Field(default=0.0, ge=0, description="Wall time spent on this student in the batch.")
 
 
@@ -57,10 +60,21 @@ class BatchResult(StrictModel):
     summary_html: Path = Field(description="summary.html path.")
     duration_s: float = Field(default=0.0, ge=0, description="Wall time of the batch.")
 
+    unmatched_submissions: list[str] = Field(default_factory=list,
+                                             description="With a roster: students whose submission no roster row "
+                                                         "names.")
+    unmatched_roster: list[str] = Field(default_factory=list,
+                                        description="With a roster: roster rows (name and key) without a submission.")
+
     @property
     def errors(self) -> int:
         """Students recorded as grader_error."""
         return sum(record.status == "grader_error" for record in self.records)
+
+    @property
+    def invalid(self) -> int:
+        """Students recorded as invalid_submission."""
+        return sum(record.status == "invalid_submission" for record in self.records)
 
     @property
     def passed(self) -> int:
@@ -69,11 +83,14 @@ class BatchResult(StrictModel):
 
 
 def atomic_write_text(path: Path, text: str) -> None:
-    """Write via a temporary file and os.replace, so a reader (or a kill) never sees half a file."""
+    """Write via a temporary file and os.replace, so a reader (or a kill) never sees half a file.
+
+    Lone surrogates (from a student's JSON escapes) are written as \\udcXX instead of failing the write.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+        with os.fdopen(fd, "w", encoding="utf-8", errors="backslashreplace", newline="") as handle:
             handle.write(text)
         os.replace(tmp, path)
     except BaseException:
@@ -86,10 +103,29 @@ def record_path(out_dir: Path, student: str) -> Path:
     return out_dir / "reports" / f"{student}.json"
 
 
+def _scrub(value: Any) -> Any:
+    """A JSON-ready value with every string made valid UTF-8 (lone surrogates become U+FFFD)."""
+    if isinstance(value, str):
+        return value.encode("utf-8", errors="replace").decode("utf-8")
+    if isinstance(value, dict):
+        return {_scrub(key): _scrub(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_scrub(item) for item in value]
+    return value
+
+
 def write_record(out_dir: Path, record: StudentRecord) -> Path:
-    """Store a record atomically; return its path."""
+    """Store a record atomically; return its path.
+
+    Text a student controls can hold lone surrogates (a JSON escape like "\\ud800" in a stage's output),
+    which JSON encoders refuse: such a record is stored with those characters replaced.
+    """
     path = record_path(out_dir, record.student)
-    atomic_write_text(path, record.model_dump_json(indent=2))
+    try:
+        text = record.model_dump_json(indent=2)
+    except ValueError:  # PydanticSerializationError: surrogates not allowed
+        text = json.dumps(_scrub(record.model_dump(mode="json")), indent=2, ensure_ascii=False)
+    atomic_write_text(path, text)
     return path
 
 

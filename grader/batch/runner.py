@@ -5,7 +5,10 @@ discover submissions -> reuse stored records whose cache key still matches (--re
 rest on a thread pool (each grading runs its stages in separate sandbox processes/containers, so
 threads only wait) -> write each record as soon as it is done -> write the gradebook.
 
-One student's failure never stops the batch: any exception becomes a `grader_error` record.
+One student never stops the batch: an entry with nothing gradable (a FIFO, a zip bomb, an ambiguous folder)
+becomes an `invalid_submission` record, any exception while grading a `grader_error` record, and the
+gradebook is always written. About twice a second the caller gets a 'tick' event with the students still
+running and an ETA that accounts for them and their time limits.
 Ctrl-C stops new work, kills the running sandboxes, writes the gradebook of what is done and returns
 a result with `interrupted=True` (the CLI exits 130).
 """
@@ -14,15 +17,18 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import heapq
+import inspect
 import os
 import signal
+import statistics
 import threading
 import time
-from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor, as_completed, wait
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from grader.api import grade_submission
 from grader.batch.discover import Submission, discover
@@ -35,33 +41,54 @@ from grader.batch.records import (
     read_record,
     write_record,
 )
+from grader.batch.roster import Roster, RosterMatch, match_roster, read_roster
 from grader.batch.summary import render_summary
 from grader.data import mnist
 from grader.errors import GraderError, SandboxError
 from grader.harness import HARNESS_PATH
-from grader.models import Note, Report
+from grader.models import Note, ProgressEvent, Report
 from grader.rubric import LoadedRubric, load_rubric
 from grader.sandbox.base import Sandbox, StageOutcome, StageRequest
 from grader.sandbox.select import select_sandbox
 
 STOP_TIMEOUT_S = 30.0  # how long Ctrl-C waits for running gradings to wind down
+TICK_S = 0.5  # how often the progress callback hears about running students
+# grade_submission's signature decides how a student's folder is passed (see _grade): the one switch.
+_API_PARAMETERS = inspect.signature(grade_submission).parameters
+API_TAKES_ENTRY = "entry" in _API_PARAMETERS
+
+EventKind = Literal["start", "tick", "done", "interrupted", "finish"]
+
+
+@dataclass(frozen=True)
+class RunningStudent:
+    """A student being graded right now."""
+
+    student: str
+    elapsed_s: float
+    limit_s: float  # the most its grading can take: the sum of the rubric's stage time limits
+    activity: str = ""  # e.g. 'train: epoch 3/10', when the grader reports it
 
 
 @dataclass(frozen=True)
 class BatchEvent:
     """Progress of a batch, sent to the `progress` callback (always from the calling thread).
 
-    kind: 'start' (nothing graded yet), 'done' (`record` just finished), 'interrupted', 'finish'.
-    total counts the students to grade in this run; reused ones (--resume) are in `reused` only.
+    kind: 'start' (nothing graded yet), 'tick' (about every TICK_S: `running` and `eta_s` refreshed),
+    'done' (`record` just finished), 'interrupted', 'finish'. total counts the students to grade in this
+    run; reused ones (--resume) are in `reused` only. eta_s: seconds left, None until one student is done.
     """
 
-    kind: Literal["start", "done", "interrupted", "finish"]
+    kind: EventKind
     total: int
     done: int = 0
     errors: int = 0
+    invalid: int = 0
     not_passed: int = 0
     reused: int = 0
     record: StudentRecord | None = None
+    running: tuple[RunningStudent, ...] = ()
+    eta_s: float | None = None
 
 
 ProgressCallback = Callable[[BatchEvent], None]
@@ -86,6 +113,56 @@ class _CancellableSandbox:
         return self.inner.run_stage(request, cancel or self.cancel)
 
 
+class _Running:
+    """The students being graded now (written by worker threads, read by the calling thread)."""
+
+    def __init__(self, limit_s: float) -> None:
+        self.limit_s, self.lock = limit_s, threading.Lock()
+        self.started: dict[str, float] = {}
+        self.activity: dict[str, str] = {}
+
+    def start(self, student: str) -> None:
+        with self.lock:
+            self.started[student] = time.monotonic()
+
+    def report(self, student: str, event: ProgressEvent) -> None:
+        with self.lock:
+            self.activity[student] = event.message or event.stage
+
+    def finish(self, student: str) -> None:
+        with self.lock:
+            self.started.pop(student, None)
+            self.activity.pop(student, None)
+
+    def snapshot(self) -> tuple[RunningStudent, ...]:
+        now = time.monotonic()
+        with self.lock:
+            return tuple(RunningStudent(student, now - started, self.limit_s, self.activity.get(student, ""))
+                         for student, started in sorted(self.started.items(), key=lambda item: item[1]))
+
+
+def estimate_remaining(*, queued: int, running: Sequence[RunningStudent], typical_s: float | None,
+                       jobs: int) -> float | None:
+    """Seconds until the batch is done, scheduling `queued` students on `jobs` slots after the running ones.
+
+    typical_s: the median duration of the students graded so far (None before the first: no estimate).
+    A running student still within typical_s needs the rest of it; one past it (a slow or stuck one)
+    is expected to need as much again as it has overrun, but never more than its time limit allows.
+    """
+    if typical_s is None:
+        return None
+    slots = []
+    for student in running:
+        overrun = student.elapsed_s - typical_s
+        expected = -overrun if overrun < 0 else min(overrun, student.limit_s - student.elapsed_s)
+        slots.append(max(0.0, expected))
+    slots += [0.0] * max(0, jobs - len(slots))
+    heapq.heapify(slots)
+    for _ in range(queued):
+        heapq.heappush(slots, heapq.heappop(slots) + typical_s)
+    return max(slots, default=0.0)
+
+
 @dataclass
 class _Context:
     """What every student's grading shares."""
@@ -97,6 +174,7 @@ class _Context:
     seed: int | None
     quick: bool
     cancel: threading.Event  # shared with `sandbox`: set by Ctrl-C
+    running: _Running
     speculate: bool = False  # start training early: only when one grading at a time leaves cores free
 
     def key(self, submission_sha256: str, sandbox_name: str) -> CacheKey:
@@ -122,30 +200,42 @@ def student_seed(submission_sha256: str, rubric_sha256: str) -> int:
 
 
 def _fingerprint(submission: Submission) -> str:
-    """SHA-256 of what is graded: the file's bytes, or the discovery error when there is no file."""
-    if submission.path is None:
-        return hashlib.sha256(f"error:{submission.error}".encode()).hexdigest()
-    try:
-        return hashlib.sha256(submission.path.read_bytes()).hexdigest()
-    except OSError as exc:
-        return hashlib.sha256(f"unreadable:{exc}".encode()).hexdigest()
+    """What is graded: the digest of the collected files and entry, or of the reason there are none."""
+    return submission.digest or hashlib.sha256(f"error:{submission.error}".encode()).hexdigest()
 
 
-def _error_record(submission: Submission, key: CacheKey, message: str, *, retry: bool,
-                  duration_s: float = 0.0) -> StudentRecord:
-    return StudentRecord(student=submission.student, status="grader_error", key=key, submission=submission,
-                         error=message, retry=retry, duration_s=duration_s)
+def _unfinished(submission: Submission, key: CacheKey, message: str, *, status: Literal["invalid_submission",
+                "grader_error"], duration_s: float = 0.0) -> StudentRecord:
+    """A record without a report: an invalid submission (kept on --resume) or a grader error (retried)."""
+    return StudentRecord(student=submission.student, status=status, key=key, submission=submission, error=message,
+                         retry=status == "grader_error", duration_s=duration_s)
 
 
-def _grade_with_retry(path: Path, ctx: _Context, seed: int, student: str) -> Report:
-    """grade_submission, tried once more when the sandbox itself failed (a transient engine error).
+def _grade(submission: Submission, ctx: _Context, seed: int) -> Report:
+    """grade_submission on the student's collected folder and its entry: the one call to switch.
+
+    Until the api takes `entry=`, it is given the entry file alone (helper modules then stay behind).
+    """
+    assert submission.path is not None and submission.entry is not None
+    options: dict[str, Any] = dict(rubric=ctx.rubric, sandbox=ctx.sandbox, data_dir=ctx.data_dir, seed=seed,
+                                   quick=ctx.quick, student=submission.student, speculate=ctx.speculate,
+                                   cancel=ctx.cancel)
+    if "on_progress" in _API_PARAMETERS:
+        options["on_progress"] = lambda event: ctx.running.report(submission.student, event)
+    if API_TAKES_ENTRY:
+        options["entry"] = submission.entry
+        return grade_submission(submission.path, **options)
+    return grade_submission(submission.path / submission.entry, **options)
+
+
+def _grade_with_retry(submission: Submission, ctx: _Context, seed: int) -> Report:
+    """_grade, tried once more when the sandbox itself failed (a transient engine error).
 
     Student behaviour never raises SandboxError (it is report data), so a retry cannot hide it.
     """
     for attempt in (1, 2):
         try:
-            return grade_submission(path, rubric=ctx.rubric, sandbox=ctx.sandbox, data_dir=ctx.data_dir, seed=seed,
-                                    quick=ctx.quick, student=student, speculate=ctx.speculate, cancel=ctx.cancel)
+            return _grade(submission, ctx, seed)
         except SandboxError:
             if attempt == 2 or ctx.cancel.is_set():
                 raise
@@ -154,19 +244,22 @@ def _grade_with_retry(path: Path, ctx: _Context, seed: int, student: str) -> Rep
 
 def _grade_one(submission: Submission, key: CacheKey, ctx: _Context) -> StudentRecord | None:
     """Grade one student in a worker thread; None when the batch was cancelled meanwhile."""
-    if submission.path is None:
-        return _error_record(submission, key, submission.error or "no file to grade", retry=False)
+    if submission.error is not None or submission.path is None:
+        return _unfinished(submission, key, submission.error or "nothing to grade", status="invalid_submission")
     started = time.perf_counter()
     seed = ctx.seed if ctx.seed is not None else student_seed(key.submission_sha256, key.rubric_sha256)
+    ctx.running.start(submission.student)
     try:
-        report = _grade_with_retry(submission.path, ctx, seed, submission.student)
+        report = _grade_with_retry(submission, ctx, seed)
     except BatchCancelled:
         return None
     except Exception as exc:  # noqa: BLE001 - one student's crash of the grader must not stop the class
         if ctx.cancel.is_set():  # its sandbox was killed by Ctrl-C: not this student's outcome
             return None
         message = str(exc) if isinstance(exc, GraderError) else f"unexpected {type(exc).__name__}: {exc}"
-        return _error_record(submission, key, message, retry=True, duration_s=time.perf_counter() - started)
+        return _unfinished(submission, key, message, status="grader_error", duration_s=time.perf_counter() - started)
+    finally:
+        ctx.running.finish(submission.student)
     if ctx.cancel.is_set():  # a stage was killed under it: the report is not a real grade
         return None
     report = report.model_copy(update={"notes": ctx.sandbox_notes + report.notes})
@@ -182,19 +275,30 @@ def _reusable(stored: StudentRecord, key: CacheKey) -> bool:
 class _Tally:
     """Counts for progress events; updated only by the calling thread."""
 
-    def __init__(self, total: int, reused: int, progress: ProgressCallback | None) -> None:
-        self.total, self.reused, self.progress = total, reused, progress
-        self.done = self.errors = self.not_passed = 0
+    def __init__(self, total: int, reused: int, progress: ProgressCallback | None, running: _Running,
+                 jobs: int) -> None:
+        self.total, self.reused, self.progress, self.running, self.jobs = total, reused, progress, running, jobs
+        self.done = self.errors = self.invalid = self.not_passed = 0
+        self.durations: list[float] = []
 
-    def emit(self, kind: Literal["start", "done", "interrupted", "finish"],
-             record: StudentRecord | None = None) -> None:
+    def emit(self, kind: EventKind, record: StudentRecord | None = None) -> None:
         if record is not None:
             self.done += 1
             self.errors += record.status == "grader_error"
+            self.invalid += record.status == "invalid_submission"
             self.not_passed += record.report is not None and not record.report.passed
-        if self.progress is not None:
-            self.progress(BatchEvent(kind=kind, total=self.total, done=self.done, errors=self.errors,
-                                     not_passed=self.not_passed, reused=self.reused, record=record))
+            if record.status != "invalid_submission":  # those take no time: they would make the ETA too short
+                self.durations.append(record.duration_s)
+        if self.progress is None:
+            return
+        running = self.running.snapshot()
+        queued = self.total - self.done - len(running)
+        typical = statistics.median(self.durations) if self.durations else None
+        eta = estimate_remaining(queued=max(0, queued), running=running, typical_s=typical, jobs=self.jobs) \
+            if kind in ("start", "tick", "done") else None
+        self.progress(BatchEvent(kind=kind, total=self.total, done=self.done, errors=self.errors, invalid=self.invalid,
+                                 not_passed=self.not_passed, reused=self.reused, record=record, running=running,
+                                 eta_s=eta))
 
 
 def _harness_children() -> Iterator[int]:
@@ -290,15 +394,20 @@ def _wind_down(futures: list[Future[StudentRecord | None]], ctx: _Context) -> No
 
 
 def _run_pool(todo: list[tuple[Submission, CacheKey]], ctx: _Context, jobs: int,
-              on_done: Callable[[StudentRecord], None]) -> bool:
-    """Grade `todo` on `jobs` threads, calling on_done in this thread as each finishes; True if interrupted."""
+              on_done: Callable[[StudentRecord], None], on_tick: Callable[[], None]) -> bool:
+    """Grade `todo` on `jobs` threads, calling on_done in this thread as each finishes and on_tick about every
+    TICK_S; True if interrupted."""
     pool = ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="nngrader-batch")
     futures = [pool.submit(_grade_one, submission, key, ctx) for submission, key in todo]
+    pending = set(futures)
     try:
-        for future in as_completed(futures):
-            record = future.result()
-            if record is not None:
-                on_done(record)
+        while pending:
+            finished, pending = wait(pending, timeout=TICK_S, return_when=FIRST_COMPLETED)
+            for future in sorted(finished, key=futures.index):
+                record = future.result()
+                if record is not None:
+                    on_done(record)
+            on_tick()
     except KeyboardInterrupt:
         with _ignore_interrupts():
             ctx.cancel.set()
@@ -311,29 +420,46 @@ def _run_pool(todo: list[tuple[Submission, CacheKey]], ctx: _Context, jobs: int,
 
 
 def write_gradebook(out_dir: Path, records: list[StudentRecord], rubric: LoadedRubric, *,
-                    canvas_assignment: str | None, interrupted: bool = False,
-                    discovered: int | None = None) -> tuple[Path, Path | None, Path]:
+                    canvas_assignment: str | None, interrupted: bool = False, discovered: int | None = None,
+                    roster: RosterMatch | None = None) -> tuple[Path, Path | None, Path]:
     """Write grades.csv, canvas.csv (when an assignment is given) and summary.html; return their paths."""
     grades = out_dir / "grades.csv"
-    atomic_write_text(grades, to_csv(grades_rows(records, rubric.rubric)))
+    atomic_write_text(grades, to_csv(grades_rows(records, rubric.rubric, roster)))
     canvas = None
     if canvas_assignment:
         canvas = out_dir / "canvas.csv"
-        atomic_write_text(canvas, to_csv(canvas_rows(records, rubric.rubric, canvas_assignment)))
+        atomic_write_text(canvas, to_csv(canvas_rows(records, rubric.rubric, canvas_assignment, roster)))
     summary = out_dir / "summary.html"
-    atomic_write_text(summary, render_summary(records, rubric, interrupted=interrupted, discovered=discovered))
+    atomic_write_text(summary, render_summary(records, rubric, interrupted=interrupted, discovered=discovered,
+                                              roster=roster))
     return grades, canvas, summary
 
 
+@dataclass
+class _Prepared:
+    """What was checked once before any grading."""
+
+    rubric: LoadedRubric
+    sandbox: Sandbox
+    notes: list[Note]
+    roster: Roster | None = None
+    limit_s: float = field(init=False)
+
+    def __post_init__(self) -> None:
+        limits = self.rubric.rubric.limits
+        self.limit_s = limits.load_timeout_s + limits.probe_timeout_s + limits.train_timeout_s
+
+
 def _prepare(rubric: str | Path | LoadedRubric | None, sandbox: str | Sandbox, data_dir: Path | None,
-             canvas_assignment: str | None) -> tuple[LoadedRubric, Sandbox, list[Note]]:
+             canvas_assignment: str | None, roster: str | Path | None) -> _Prepared:
     """Everything that would fail for every student, checked once before any grading."""
     loaded = rubric if isinstance(rubric, LoadedRubric) else load_rubric(rubric)
     if canvas_assignment:
         canvas_rows([], loaded.rubric, canvas_assignment)  # a malformed title fails now, not after an hour
+    read = read_roster(roster) if roster is not None else None
     mnist.prepare(data_dir)
     box, notes = select_sandbox(sandbox) if isinstance(sandbox, str) else (sandbox, [])
-    return loaded, box, notes
+    return _Prepared(loaded, box, notes, read)
 
 
 def _split(submissions: list[Submission], ctx: _Context, out: Path, *, resume: bool,
@@ -354,28 +480,37 @@ def _split(submissions: list[Submission], ctx: _Context, out: Path, *, resume: b
 def grade_batch(class_dir: str | Path, *, out_dir: str | Path, rubric: str | Path | LoadedRubric | None = None,
                 sandbox: str | Sandbox = "auto", data_dir: str | Path | None = None, jobs: int | None = None,
                 resume: bool = False, seed: int | None = None, quick: bool = False,
-                progress: ProgressCallback | None = None, canvas_assignment: str | None = None) -> BatchResult:
+                progress: ProgressCallback | None = None, canvas_assignment: str | None = None,
+                roster: str | Path | None = None, entry: str | None = None) -> BatchResult:
     """Grade every submission under `class_dir`; write reports and the gradebook into `out_dir`.
 
     out_dir gets reports/<student>.json (a StudentRecord, written as soon as the student is done),
     grades.csv, summary.html, canvas.csv (when `canvas_assignment="Title (id)"` is given) and work/
-    (extracted archives and notebooks). jobs: parallel gradings (default: cores // rubric CPU quota).
-    resume: reuse stored records graded under the same cache key. seed: one seed for every student
+    (each student's collected files, as graded). jobs: parallel gradings (default: cores // rubric CPU
+    quota). resume: reuse stored records graded under the same cache key. seed: one seed for every student
     (default: derived from each submission and the rubric, so re-runs give the same grades).
-    progress: called from this thread with a BatchEvent at start, after each student, and at the end.
-    Raises GraderError only for problems that stop the whole batch (rubric, data, sandbox, class folder).
+    roster: a Canvas gradebook export or GitHub Classroom roster (see grader.batch.roster): canvas.csv
+    gets real Canvas ids, and the result lists what did not match. entry: the entry's path inside every
+    student folder or archive (overrides the rule). progress: called from this thread with a BatchEvent
+    at start, about twice a second ('tick'), after each student, and at the end.
+    Raises GraderError only for problems that stop the whole batch (rubric, data, sandbox, roster, class
+    folder); nothing a student submits does.
     """
     started = time.perf_counter()
     out = Path(out_dir)
     data = Path(data_dir) if data_dir else None
-    loaded, box, sandbox_notes = _prepare(rubric, sandbox, data, canvas_assignment)
+    prepared = _prepare(rubric, sandbox, data, canvas_assignment, roster)
+    loaded, box = prepared.rubric, prepared.sandbox
     submissions = discover(class_dir, work_dir=out / "work", class_name=loaded.rubric.architecture.class_name,
-                           exclude=[out])
+                           entry=entry, exclude=[out])
+    matched = match_roster(prepared.roster, submissions) if prepared.roster is not None else None
     cancel = threading.Event()
-    ctx = _Context(rubric=loaded, sandbox=_CancellableSandbox(box, cancel), sandbox_notes=sandbox_notes,
-                   data_dir=data, seed=seed, quick=quick, cancel=cancel)
+    jobs = max(1, jobs if jobs is not None else default_jobs(loaded))
+    ctx = _Context(rubric=loaded, sandbox=_CancellableSandbox(box, cancel), sandbox_notes=prepared.notes,
+                   data_dir=data, seed=seed, quick=quick, cancel=cancel, running=_Running(prepared.limit_s),
+                   speculate=jobs == 1)
     records, todo = _split(submissions, ctx, out, resume=resume, sandbox_name=box.name)
-    tally = _Tally(total=len(todo), reused=len(records), progress=progress)
+    tally = _Tally(total=len(todo), reused=len(records), progress=progress, running=ctx.running, jobs=jobs)
     tally.emit("start")
 
     def on_done(record: StudentRecord) -> None:
@@ -383,13 +518,16 @@ def grade_batch(class_dir: str | Path, *, out_dir: str | Path, rubric: str | Pat
         records.append(record)
         tally.emit("done", record)
 
-    jobs = max(1, jobs if jobs is not None else default_jobs(loaded))
-    ctx.speculate = jobs == 1
-    interrupted = _run_pool(todo, ctx, jobs, on_done) if todo else False
+    for submission, key in [item for item in todo if item[0].error is not None]:  # nothing to grade: no thread
+        on_done(_unfinished(submission, key, submission.error or "", status="invalid_submission"))
+    gradable = [item for item in todo if item[0].error is None]
+    interrupted = _run_pool(gradable, ctx, jobs, on_done, lambda: tally.emit("tick")) if gradable else False
     records.sort(key=lambda record: record.student)
     grades, canvas, summary = write_gradebook(out, records, loaded, canvas_assignment=canvas_assignment,
-                                              interrupted=interrupted, discovered=len(submissions))
+                                              interrupted=interrupted, discovered=len(submissions), roster=matched)
     tally.emit("interrupted" if interrupted else "finish")
     return BatchResult(out_dir=out, rubric_id=loaded.rubric.id, records=records, discovered=len(submissions),
                        graded_now=tally.done, reused=tally.reused, interrupted=interrupted, grades_csv=grades,
-                       canvas_csv=canvas, summary_html=summary, duration_s=time.perf_counter() - started)
+                       canvas_csv=canvas, summary_html=summary, duration_s=time.perf_counter() - started,
+                       unmatched_submissions=matched.unmatched_submissions if matched else [],
+                       unmatched_roster=[row.label() for row in matched.unmatched_rows] if matched else [])

@@ -1,7 +1,9 @@
 """summary.html: one self-contained page for the instructor (inline CSS and SVG, no JavaScript, no network).
 
-Every string that can come from a student (ids, file names, messages, notes, errors) goes through
-`_e` (html.escape): student code controls its own exception messages and printed output.
+Every string that can come from a student (ids, file names, messages, notes, errors, roster names) goes
+through `_e`: textsafe.clean (no escape sequences or control characters) then html.escape. Student code
+controls its own exception messages and printed output. Each student links to reports/<student>.json,
+the full record beside this page.
 """
 
 from __future__ import annotations
@@ -12,10 +14,13 @@ import statistics
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from datetime import datetime
+from urllib.parse import quote
 
 from grader.batch.records import StudentRecord
+from grader.batch.roster import RosterMatch
 from grader.models import CheckResult, Report, Status
 from grader.rubric import LoadedRubric
+from grader.textsafe import clean
 
 STATUS_LABEL = {Status.PASS: "pass", Status.FAIL: "fail", Status.ERROR: "error", Status.TIMEOUT: "timeout",
                 Status.SKIPPED: "skipped"}
@@ -23,8 +28,8 @@ _STACK = [("pass", "Passed"), ("fail", "Failed"), ("error", "Error / timeout"), 
 
 
 def _e(text: object) -> str:
-    """HTML-escaped text, quotes included (safe in element content and attribute values)."""
-    return html.escape(str(text), quote=True)
+    """Cleaned, HTML-escaped text, quotes included (safe in element content and attribute values)."""
+    return html.escape(clean(str(text)), quote=True)
 
 
 def _n(value: float) -> str:
@@ -136,21 +141,26 @@ def check_rates_html(reports: Sequence[Report], rubric: LoadedRubric) -> str:
 
 
 # --------------------------------------------------------------------------------------------- sections
+_LABEL = {"invalid_submission": "invalid submission", "grader_error": "grader error"}
+
+
 def _header(records: Sequence[StudentRecord], rubric: LoadedRubric, discovered: int, interrupted: bool,
             common_notes: Sequence[str]) -> str:
     reports = [r.report for r in records if r.report is not None]
     scores = [report.score for report in reports]
     max_score = rubric.rubric.max_score
     passed = sum(report.passed for report in reports)
-    errors = len(records) - len(reports)
+    invalid = sum(record.status == "invalid_submission" for record in records)
+    errors = sum(record.status == "grader_error" for record in records)
     mean = f"{statistics.fmean(scores):.1f}" if scores else "–"
     median = _n(statistics.median(scores)) if scores else "–"
     graded = f"{len(reports)}" + (f'<small> of {discovered}</small>' if discovered != len(reports) else "")
+    not_graded = f"{invalid} invalid submission(s) · {errors} grader error(s)" if invalid + errors else "none"
     cards = [("Graded", graded, "students"), ("Mean score", mean, f"of {_n(max_score)}"),
              ("Median score", median, f"of {_n(max_score)}"),
              ("Pass rate", _pct(passed, len(reports)), f"{passed} passed · pass mark {_n(rubric.rubric.pass_mark)}"),
-             ("Grader errors", str(errors), "need a look" if errors else "none")]
-    cards_html = "".join(f'<div class="stat{" stat-warn" if title == "Grader errors" and errors else ""}">'
+             ("Not graded", str(invalid + errors), not_graded)]
+    cards_html = "".join(f'<div class="stat{" stat-warn" if title == "Not graded" and invalid + errors else ""}">'
                          f'<div class="stat-title">{title}</div><div class="stat-value">{value}</div>'
                          f'<div class="stat-sub">{sub}</div></div>' for title, value, sub in cards)
     env = reports[0].environment if reports else None
@@ -166,22 +176,30 @@ def _header(records: Sequence[StudentRecord], rubric: LoadedRubric, discovered: 
         banners += '<div class="banner">--quick preview: short training on a subset. These are not grades.</div>'
     banners += "".join(f'<div class="banner banner-info">Note on every report: {_e(note)}</div>'
                        for note in common_notes)
+    flagged = "; ".join(f'<a href="#{_anchor(r.student)}">{_e(r.student)}</a>: {_e(" / ".join(r.submission.flags))}'
+                        for r in records if r.submission.flags)
+    if flagged:
+        banners += f'<div class="banner">Check these entries: {flagged}</div>'
+
     return (f'<header><div class="eyebrow">nngrader · class summary</div><h1>{_e(rubric.rubric.title)}</h1>'
             f'<div class="meta">{" · ".join(meta)}</div></header>{banners}'
             f'<section class="stats">{cards_html}</section>')
 
 
-def _diagnoses(reports: Sequence[Report], rubric: LoadedRubric) -> str:
-    """The most frequent machine diagnoses across the class, with the hint students are shown."""
+def _diagnoses(reports: Sequence[Report]) -> str:
+    """The most frequent machine diagnoses across the class: students (not checks) per diagnosis, with the hint
+    they were shown (the most common one: hints are generated from the rubric)."""
     counts: Counter[str] = Counter()
     where: dict[str, set[str]] = defaultdict(set)
-    hints: dict[str, str] = {}
+    hints: dict[str, Counter[str]] = defaultdict(Counter)
     for report in reports:
-        for diagnosis, title, hint in {(r.diagnosis, r.title, r.hint) for r in report.checks
-                                       if r.status is not Status.PASS and r.diagnosis}:
-            counts[diagnosis] += 1
-            where[diagnosis].add(title)
-            hints.setdefault(diagnosis, hint)
+        failing = [r for r in report.checks if r.status is not Status.PASS and r.diagnosis]
+        for diagnosis in {r.diagnosis for r in failing if r.diagnosis}:
+            counts[diagnosis] += 1  # once per student, however many of its checks share the diagnosis
+        for result in failing:
+            where[result.diagnosis or ""].add(result.title)
+            if result.hint:
+                hints[result.diagnosis or ""][result.hint] += 1
     if not counts:
         what = "every graded check passed" if reports else "no submission was graded"
         return f'<p class="muted">No diagnoses: {what}.</p>'
@@ -189,7 +207,7 @@ def _diagnoses(reports: Sequence[Report], rubric: LoadedRubric) -> str:
         f'<tr><td><code>{_e(diagnosis)}</code><div class="muted small">{_e(", ".join(sorted(where[diagnosis])))}'
         f'</div></td><td class="num">{count}</td><td class="num">{_pct(count, len(reports))}</td>'
         f'<td><div class="mini-track"><span style="width:{100 * count / len(reports):.1f}%"></span></div></td>'
-        f'<td class="hint">{_e(hints.get(diagnosis, ""))}</td></tr>'
+        f'<td class="hint">{_e(hints[diagnosis].most_common(1)[0][0] if hints[diagnosis] else "")}</td></tr>'
         for diagnosis, count in counts.most_common(12))
     return ('<table class="table diag"><thead><tr><th>Diagnosis</th><th class="num">Students</th>'
             f'<th class="num">%</th><th></th><th>Hint shown to students</th></tr></thead><tbody>{rows}</tbody></table>')
@@ -206,25 +224,60 @@ def _score_bar(report: Report) -> str:
     return f'<div class="score-track"><span class="bar-{kind}" style="width:{share:.1f}%"></span></div>'
 
 
-def _overview(records: Sequence[StudentRecord]) -> str:
-    """One line per student, linking to the student's section."""
+def _anchor(student: str) -> str:
+    """The id of a student's section (student ids are [A-Za-z0-9._@+-]: valid in an id once prefixed)."""
+    return "s-" + quote(student, safe="")
+
+
+def report_link(student: str) -> str:
+    """The relative link to a student's JSON record, beside summary.html."""
+    return f'<a class="json" href="reports/{_e(quote(student, safe=""))}.json">JSON</a>'
+
+
+def _who(record: StudentRecord, roster: RosterMatch | None) -> str:
+    """The student cell: id linking to its section, the roster name under it."""
+    cell = f'<a href="#{_anchor(record.student)}">{_e(record.student)}</a>'
+    person = roster.by_student.get(record.student) if roster is not None else None
+    if person is not None:
+        cell += f'<div class="muted small">{_e(person.name)}</div>'
+    elif roster is not None:
+        cell += '<div class="muted small">not on the roster</div>'
+    return cell
+
+
+def _overview(records: Sequence[StudentRecord], roster: RosterMatch | None) -> str:
+    """One line per student, linking to the student's section and JSON record."""
     rows = []
-    for index, record in enumerate(records):
+    for record in records:
         report = record.report
-        link = f'<a href="#s{index}">{_e(record.student)}</a>'
+        start = f'<tr><td>{_who(record, roster)}</td>'
+        end = f'<td class="muted">{_e(record.submission.origin)}</td>'
         if report is None:
-            rows.append(f'<tr><td>{link}</td><td colspan="2">{_pill("grader error")}</td>'
-                        f'<td class="muted">{_e(record.submission.origin)}</td>'
-                        f'<td class="msg">{_e(record.error or "")}</td></tr>')
+            rows.append(f'{start}<td colspan="2">{_pill(_LABEL.get(record.status, record.status))}</td>{end}'
+                        f'<td class="msg">{_e(record.error or "")}</td><td>{report_link(record.student)}</td></tr>')
             continue
         failing = [r.title for r in report.checks if r.status is not Status.PASS and r.status is not Status.SKIPPED]
         verdict = _pill("passed" if report.passed else "not passed")
-        rows.append(f'<tr><td>{link}</td><td class="score-cell"><b>{_n(report.score)}</b>'
-                    f'<span class="muted">/{_n(report.max_score)}</span>{_score_bar(report)}</td><td>{verdict}</td>'
-                    f'<td class="muted">{_e(record.submission.origin)}</td>'
-                    f'<td class="msg">{_e(", ".join(failing)) or "<span class=muted>—</span>"}</td></tr>')
+        rows.append(f'{start}<td class="score-cell"><b>{_n(report.score)}</b><span class="muted">'
+                    f'/{_n(report.max_score)}</span>{_score_bar(report)}</td><td>{verdict}</td>{end}'
+                    f'<td class="msg">{_e(", ".join(failing)) or "<span class=muted>—</span>"}</td>'
+                    f'<td>{report_link(record.student)}</td></tr>')
     return ('<table class="table overview"><thead><tr><th>Student</th><th>Score</th><th>Result</th><th>Layout</th>'
-            f'<th>Checks not passed</th></tr></thead><tbody>{"".join(rows)}</tbody></table>')
+            f'<th>Checks not passed</th><th>Report</th></tr></thead><tbody>{"".join(rows)}</tbody></table>')
+
+
+def _roster_section(roster: RosterMatch | None) -> str:
+    """Submissions the roster does not name, and roster rows without a submission."""
+    if roster is None:
+        return ""
+    parts = [f'<p class="muted">{_e(roster.roster.path.name)} ({roster.roster.kind}): {len(roster.by_student)} of '
+             f'{len(roster.roster.rows)} roster rows matched a submission.</p>']
+    for title, names in (("Submissions not on the roster", roster.unmatched_submissions),
+                         ("Roster rows without a submission", [row.label() for row in roster.unmatched_rows])):
+        items = "".join(f"<li>{_e(name)}</li>" for name in names) or '<li class="muted">none</li>'
+        parts.append(f'<h3 class="small-title">{title} <span class="muted">({len(names)})</span></h3>'
+                     f'<ul class="notes">{items}</ul>')
+    return f'<section class="card"><h2>Roster</h2>{"".join(parts)}</section>'
 
 
 def _checks_table(report: Report) -> str:
@@ -244,66 +297,69 @@ def shared_notes(records: Sequence[StudentRecord]) -> list[str]:
     return sorted(set.intersection(*per_report))
 
 
-def _notes_list(notes: Sequence[str]) -> str:
-    return f'<ul class="notes">{"".join(f"<li>{_e(note)}</li>" for note in notes)}</ul>' if notes else ""
+def _notes_list(notes: Sequence[str], flags: Sequence[str] = ()) -> str:
+    items = [f'<li class="flag">{_e(flag)}</li>' for flag in flags] + [f"<li>{_e(note)}</li>" for note in notes]
+    return f'<ul class="notes">{"".join(items)}</ul>' if items else ""
 
 
 def _student_summary(record: StudentRecord) -> str:
     """The always-visible line of a student's section: name, where it came from, score."""
     report = record.report
     who = (f'<div><h3>{_e(record.student)}</h3><span class="muted small where">{_e(record.submission.origin)} · '
-           f'{_e(record.submission.source.name)}</span></div>')
+           f'{_e(record.submission.source.name)} · {report_link(record.student)}</span></div>')
     if report is None:
-        return f'<summary class="student-head">{who}{_pill("grader error")}</summary>'
+        return f'<summary class="student-head">{who}{_pill(_LABEL.get(record.status, record.status))}</summary>'
     verdict = "passed" if report.passed else "not passed"
     return (f'<summary class="student-head">{who}<div class="student-score"><span class="big">{_n(report.score)}'
             f'</span><span class="muted">/{_n(report.max_score)}</span>{_pill(verdict)}</div></summary>')
 
 
-def _student(index: int, record: StudentRecord, hidden_notes: set[str]) -> str:
+def _student(record: StudentRecord, hidden_notes: set[str]) -> str:
     """A student's section (a <details>, open when the student needs attention): notes, checks, hints, loss."""
     report = record.report
     notes = list(record.submission.notes) + [n.message for n in (report.notes if report else [])
                                              if n.message not in hidden_notes]
-    is_open = " open" if report is None or not report.passed else ""
-    start = f'<details class="card student" id="s{index}"{is_open}>{_student_summary(record)}'
+    is_open = " open" if report is None or not report.passed or record.submission.flags else ""
+    start = f'<details class="card student" id="{_anchor(record.student)}"{is_open}>{_student_summary(record)}'
+    listed = _notes_list(notes, record.submission.flags)
     if report is None:
-        return f'{start}<div class="error-box">{_e(record.error or "")}</div>{_notes_list(notes)}</details>'
+        return f'{start}<div class="error-box">{_e(record.error or "")}</div>{listed}</details>'
     hints = "".join(f'<li><b>{_e(r.title)}:</b> {_e(r.hint)}</li>' for r in report.checks
                     if r.status is not Status.PASS and r.hint)
     hints_html = f'<div class="hints"><div class="side-title">How to fix</div><ul>{hints}</ul></div>' if hints else ""
     curve = loss_svg(report.losses)
     side = f'<div class="side"><div class="side-title">Training loss</div>{curve}</div>' if curve else ""
-    return (f'{start}{_notes_list(notes)}<div class="student-body"><div class="main">{_checks_table(report)}'
+    return (f'{start}{listed}<div class="student-body"><div class="main">{_checks_table(report)}'
             f'{hints_html}</div>{side}</div></details>')
 
 
 def render_summary(records: Sequence[StudentRecord], rubric: LoadedRubric, *, interrupted: bool = False,
-                   discovered: int | None = None) -> str:
+                   discovered: int | None = None, roster: RosterMatch | None = None) -> str:
     """The whole summary page as one HTML string."""
     reports = [record.report for record in records if record.report is not None]
     scores = [report.score for report in reports]
-    errors = [record for record in records if record.report is None]
-    body = [_header(records, rubric, discovered if discovered is not None else len(records), interrupted,
-                    shared_notes(records)),
+    unfinished = [record for record in records if record.report is None]
+    common = shared_notes(records)
+    body = [_header(records, rubric, discovered if discovered is not None else len(records), interrupted, common),
             '<div class="grid2"><section class="card"><h2>Score distribution</h2>',
             histogram_svg(scores, rubric.rubric.max_score, rubric.rubric.pass_mark), spread_html(scores),
             '</section><section class="card"><h2>Checks</h2>', check_rates_html(reports, rubric), "</section></div>",
-            '<section class="card"><h2>Most common problems</h2>', _diagnoses(reports, rubric), "</section>",
+            '<section class="card"><h2>Most common problems <span class="muted small">students per diagnosis'
+            '</span></h2>', _diagnoses(reports), "</section>", _roster_section(roster),
             f'<section class="card"><h2>Students <span class="muted">({len(records)})</span></h2>',
-            _overview(records), "</section>"]
-    if errors:
-        body.append(f'<p class="muted small">{len(errors)} grader error(s): the submission could not be graded '
-                    '(see its section); these students have no score in grades.csv.</p>')
-    common = shared_notes(records)
+            _overview(records, roster), "</section>"]
+    if unfinished:
+        body.append(f'<p class="muted small">{len(unfinished)} submission(s) could not be graded (see each '
+                    'section): they have no score in grades.csv.</p>')
     body += ['<h2 class="section-title">Students in detail <span class="muted small">passed ones are folded: '
              'click to open</span></h2>']
-    body += [_student(index, record, set(common)) for index, record in enumerate(records)]
+    body += [_student(record, set(common)) for record in records]
     title = _e(f"{rubric.rubric.title} · class summary")
     return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
             f'<meta name="viewport" content="width=device-width, initial-scale=1"><title>{title}</title>'
             f'<style>{CSS}</style></head><body><main>{"".join(body)}'
-            '<footer>Generated by nngrader. Scores are computed on the host from sandboxed runs.</footer>'
+            '<footer>Generated by nngrader. Scores are computed on the host from sandboxed runs. Each student\'s '
+            'full record is reports/&lt;student&gt;.json beside this page.</footer>'
             '</main></body></html>\n')
 
 
@@ -376,7 +432,7 @@ padding:6px 8px}
 background:var(--skip-bg);color:var(--skip)}
 .pill-pass,.pill-passed{background:var(--ok-bg);color:var(--ok)}
 .pill-fail,.pill-not-passed{background:var(--bad-bg);color:var(--bad)}
-.pill-error,.pill-grader-error{background:var(--err-bg);color:var(--err)}
+.pill-error,.pill-grader-error,.pill-invalid-submission{background:var(--err-bg);color:var(--err)}
 .pill-timeout{background:var(--time-bg);color:var(--time)}
 .student-head{display:flex;justify-content:space-between;align-items:center;gap:12px;cursor:pointer;
 list-style:none}
@@ -397,6 +453,9 @@ details[open] > .student-head h3::before{transform:rotate(45deg)}
 .student-body .main:only-child{grid-column:1/-1}
 .checks td:first-child{white-space:nowrap}
 .row-fail td:first-child,.row-error td:first-child,.row-timeout td:first-child{box-shadow:inset 3px 0 var(--bad)}
+.notes li.flag{color:var(--err);font-weight:600}
+a.json{font-size:12px;color:var(--accent)}
+.small-title{font-size:13px;margin:12px 0 6px}
 .notes{margin:0 0 10px;padding:8px 12px 8px 28px;background:#f6f8fa;border-radius:8px;color:var(--muted);font-size:12px}
 .hints{margin-top:12px;background:#fff8f0;border:1px solid #ffd8b5;border-radius:8px;padding:10px 14px}
 .hints ul{margin:4px 0 0;padding-left:18px}.hints li{margin:3px 0;font-size:13px}

@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import ast
 import sys
-import threading
 from pathlib import PurePosixPath
 from typing import Literal
 
 from pydantic import Field
 
 from grader.checks.base import CheckConfig, CheckKind, Evidence, Verdict, failed, passed
+from grader.submission import PARSE_LOCK as _PARSE_LOCK  # one lock for every parse in the process
 
 MAX_PARSE_BYTES = 1_000_000
 
@@ -40,7 +40,6 @@ class SourceError(Exception):
 
 # CPython 3.11's AST constructor keeps a recursion counter that concurrent parses in several threads
 # corrupt ("SystemError: AST constructor recursion depth mismatch", seen in parallel batches).
-_PARSE_LOCK = threading.Lock()
 
 
 def parse_bounded(source: str, filename: str = "submission.py") -> ast.Module:
