@@ -212,8 +212,8 @@ def tables(results: dict[str, Any]) -> str:
     if "permutation" in results:
         rows = results["permutation"]["rows"]
         lines += ["| seed | MNIST as published | hidden permutation | difference |", "|---|---|---|---|"]
-        lines += [f"| {r['seed']} | {r['published']:.2%} | {r['permuted']:.2%} | {r['permuted'] - r['published']:+.2%} |"
-                  for r in rows]
+        lines += [f"| {r['seed']} | {r['published']:.2%} | {r['permuted']:.2%} | "
+                  f"{r['permuted'] - r['published']:+.2%} |" for r in rows]
         pub, per = [r["published"] for r in rows], [r["permuted"] for r in rows]
         lines += [f"| mean ± sd | {np.mean(pub):.2%} ± {np.std(pub):.2%} | {np.mean(per):.2%} ± {np.std(per):.2%} "
                   f"| {np.mean(per) - np.mean(pub):+.2%} |", ""]

@@ -36,7 +36,6 @@ from grader.checks.base import (
 from grader.checks.hints import render
 from grader.checks.momentum import MomentumCheck
 from grader.checks.registry import KINDS, hint_template
-from grader.checks.static import SourceError, parse_bounded
 from grader.checks.training import SNAPSHOTS, LossDecreaseCheck
 from grader.data import mnist
 from grader.fs import remove_tree
@@ -46,7 +45,7 @@ from grader.results import StageResults, UntrustedDataError
 from grader.rubric import LoadedRubric, load_rubric
 from grader.sandbox.base import Sandbox, SandboxLimits, StageOutcome, StageRequest, StageStatus, prepare_stage_dir
 from grader.sandbox.select import select_sandbox
-from grader.submission import SubmissionFiles, collect
+from grader.submission import SourceError, SubmissionFiles, collect, parse_bounded
 from grader.task import build as build_task
 from grader.task import secret_key, write_stage_data
 from grader.watch import StageWatch
@@ -232,7 +231,7 @@ def _evaluate(grading: _Grading, speculate: bool) -> dict[str, CheckResult]:
 
 def _parses(submission: SubmissionFiles) -> bool:
     try:
-        parse_bounded(submission.files[submission.entry].decode("utf-8", "replace"), submission.entry)
+        parse_bounded(submission.files[submission.entry], submission.entry)
     except SourceError:
         return False
     return True
@@ -313,8 +312,11 @@ def grade_submission(path: str | Path, *, entry: str | None = None, rubric: str 
         digest = hashlib.sha256()
         for name in sorted(submission.files):
             digest.update(name.encode() + b"\0" + hashlib.sha256(submission.files[name]).digest())
+        shown = submission.display
+        if Path(path).is_dir():
+            shown = f"{shown.rstrip('/')}/{submission.entry}"
         return Report(
-            submission=submission.display, student=student, score=score, max_score=loaded.rubric.max_score,
+            submission=shown, student=student, score=score, max_score=loaded.rubric.max_score,
             passed=score >= loaded.rubric.pass_mark and required_ok,
             pass_mark=loaded.rubric.pass_mark, checks=checks,
             notes=_notes(grading, sandbox_notes), losses=_losses(grading),

@@ -40,7 +40,7 @@ from importlib import metadata
 from pathlib import Path
 
 from grader.errors import GraderError, SubmissionError
-from grader.models import Note, Report
+from grader.models import Report
 from grader.report.grader_error import grader_error_report
 from grader.report.gradescope import render_gradescope
 from grader.rubric import LoadedRubric, load_rubric
@@ -270,29 +270,16 @@ def _atomic_write(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
-def _materialize(files: dict[str, bytes], folder: Path) -> None:
-    """Write the collected files (relative posix paths, already validated by `collect`) under `folder`."""
-    for relative, content in files.items():
-        target = folder.joinpath(*relative.split("/"))
-        if folder.resolve() not in target.resolve().parents:
-            raise SubmissionError(f"{relative}: a path outside the submission")
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(content)
-
-
 def grade_gradescope_submission(root: Path, *, rubric: LoadedRubric, sandbox: str = "local",
                                 data_dir: Path | None = None) -> Report:
-    """Grade what Gradescope put in `root`/submission; raises SubmissionError when nothing there is gradable."""
+    """Grade what Gradescope put in `root`/submission (a file, a notebook or several files, by the rule of
+    grader.submission.collect); raises SubmissionError when nothing there is gradable."""
     from grader.api import grade_submission
-    from grader.submission import collect
+    from grader.submission import shown_name
 
-    collected = collect(root / "submission", class_name=rubric.rubric.architecture.class_name)
-    with tempfile.TemporaryDirectory(prefix="nngrader-gradescope-") as work:
-        folder = Path(work)
-        _materialize(collected.files, folder)
-        report = grade_submission(folder / collected.entry, rubric=rubric, sandbox=sandbox, data_dir=data_dir)
-    report.submission = collected.entry
-    report.notes = [Note(code="submission", message=note) for note in collected.notes] + report.notes
+    folder = root / "submission"
+    report = grade_submission(folder, rubric=rubric, sandbox=sandbox, data_dir=data_dir)
+    report.submission = report.submission.removeprefix(f"{shown_name(folder).rstrip('/')}/")
     return report
 
 

@@ -452,11 +452,11 @@ def test_notebook_source_is_the_shared_converter() -> None:
     assert (code, dropped) == ("# In[1]:\ny = 2\n", 1)
 
 
-def test_every_parse_in_the_process_takes_one_lock() -> None:
-    """The static check parses in grading threads while collect() parses for the entry rule: one lock for both."""
+def test_every_parse_in_the_process_goes_through_one_bounded_parser() -> None:
+    """The static check parses in grading threads while collect() parses for the entry rule: one parser, one lock."""
     from grader.checks import static
 
-    assert static._PARSE_LOCK is submission_module.PARSE_LOCK
+    assert static.parse_bounded is submission_module.parse_bounded
 
 
 def test_a_link_given_by_the_user_is_followed_and_shown_as_given(tmp_path: Path) -> None:

@@ -18,9 +18,7 @@ from typing import Literal
 from pydantic import Field
 
 from grader.checks.base import CheckConfig, CheckKind, Evidence, Verdict, failed, passed
-from grader.submission import PARSE_LOCK as _PARSE_LOCK  # one lock for every parse in the process
-
-MAX_PARSE_BYTES = 1_000_000
+from grader.submission import SourceError, parse_bounded
 
 
 class FromScratchCheck(CheckConfig):
@@ -28,36 +26,6 @@ class FromScratchCheck(CheckConfig):
 
     kind: Literal["from_scratch"] = "from_scratch"
     allowed: list[str] = Field(default=["numpy"], description="Third-party top-level modules allowed.")
-
-
-class SourceError(Exception):
-    """A source file cannot be parsed: a syntax error, or too large or too deeply nested to analyse."""
-
-    def __init__(self, message: str, line: int | None = None) -> None:
-        super().__init__(message)
-        self.line = line
-
-
-# CPython 3.11's AST constructor keeps a recursion counter that concurrent parses in several threads
-# corrupt ("SystemError: AST constructor recursion depth mismatch", seen in parallel batches).
-
-
-def parse_bounded(source: str, filename: str = "submission.py") -> ast.Module:
-    """ast.parse, one thread at a time, with every way a hostile source can break it turned into SourceError."""
-    if len(source) > MAX_PARSE_BYTES:
-        raise SourceError(f"{filename} is {len(source)} characters, too large to analyse (limit {MAX_PARSE_BYTES})")
-    try:
-        with _PARSE_LOCK:
-            return ast.parse(source, filename=filename)
-    except SyntaxError as exc:
-        return_line = exc.lineno
-        raise SourceError(f"SyntaxError in {filename}" + (f", line {return_line}" if return_line else "")
-                          + f": {exc.msg}", return_line) from exc
-    except ValueError as exc:  # null bytes
-        raise SourceError(f"{filename} cannot be parsed: {exc}") from exc
-    except (RecursionError, MemoryError) as exc:
-        raise SourceError(f"{filename} is nested too deeply to analyse (an expression with tens of thousands of "
-                          "terms or operators)") from exc
 
 
 def imported_modules(tree: ast.AST) -> dict[str, int]:
@@ -107,7 +75,7 @@ def check_from_scratch(check: FromScratchCheck, evidence: Evidence) -> Verdict:
         try:
             tree = parse_bounded(source, path)
         except SourceError as exc:
-            return failed("unparsable", str(exc), line=exc.line)
+            return failed("unparsable", str(exc), line=exc.lineno)
         for name, line in imported_modules(tree).items():
             if name in local:
                 used_local.add(name)
