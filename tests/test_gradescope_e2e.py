@@ -124,7 +124,7 @@ def honest_multi_file() -> dict[str, bytes]:
     """The reference solution, importing a helper module of the student's own."""
     helper = b"import numpy as np\n\n\ndef relu(z):\n    return np.maximum(z, 0)\n"
     entry = REFERENCE.read_text().replace(
-        "import numpy as np\n", "import numpy as np\n\nfrom activations import relu as _relu  # a module of their own\n", 1)
+        "import numpy as np\n", "import numpy as np\n\nfrom activations import relu as _relu  # their own module\n", 1)
     return {"simple_nn.py": entry.encode(), "activations.py": helper}
 
 
