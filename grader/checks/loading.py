@@ -40,6 +40,7 @@ class BuildMeta(RecordMeta):
     classes: list[str] = Field(default_factory=list, max_length=50)
     methods: dict[str, str | None] = Field(default_factory=dict, max_length=10)
     init_signature: str | None = Field(default=None, max_length=300)
+    other_methods: dict[str, str | None] = Field(default_factory=dict, max_length=20)
 
 
 class LoadMeta(BuildMeta):
@@ -62,6 +63,9 @@ def import_failure(error: StudentError, expected: str, meta: BuildMeta) -> Verdi
     """The verdict for a failed import or build, naming what went wrong and where."""
     if error.type == "SystemExit":
         return failed("exited_early", f"the file called {error.message} while being imported")
+    if error.type == "NameError" and "get_ipython" in error.message:
+        return failed("notebook_magic", f"importing the submission raised {error.summary()}: a notebook exported to "
+                      ".py keeps its %magics as get_ipython() calls")
     if error.type == "SyntaxError":
         return failed("syntax_error", f"SyntaxError in {error.where() or 'the file'}: {error.message}",
                       line=error.line)
@@ -101,6 +105,17 @@ def _similar(name: str, shape: tuple[int, int], attributes: dict[str, list[int]]
         if other.lower() == name.lower() or tuple(other_shape) in (shape, shape[::-1]):
             found.append(f"{other} {tuple(other_shape)}")
     return found[:3]
+
+
+def missing_method(evidence: Evidence, method: str) -> Verdict:
+    """The verdict for a check that needs `method`, which the class lacks: what was expected, what was found."""
+    meta = evidence.record("load", "load", LoadMeta)
+    found = ""
+    if not isinstance(meta, Verdict):
+        others = [f"{name}{sig or '()'}" for name, sig in meta.other_methods.items()]
+        present = [f"{name}{sig}" for name, sig in meta.methods.items() if sig is not None]
+        found = f"; {meta.class_name} has " + (", ".join(present + others) or "no public methods")
+    return failed("missing_method", f"no {method}() method, so this cannot be judged{found}")
 
 
 def check_shapes(check: ShapesCheck, evidence: Evidence) -> Verdict:
@@ -145,6 +160,8 @@ LOADS = CheckKind(
         "class_not_found": "Define `class {class_name}` with forward, backward and train methods.",
         "init_failed": "{class_name}() must work with no arguments: give every __init__ parameter a default, "
                        "and fix the error shown.",
+        "notebook_magic": "Delete the get_ipython(...) lines (they were %magics or !commands in the notebook), or "
+                          "hand in the .ipynb itself: nngrader drops magics from notebooks.",
     })
 
 SHAPES = CheckKind(

@@ -24,6 +24,7 @@ from pydantic import Field
 
 from grader.checks import reference
 from grader.checks.base import CheckConfig, CheckKind, Evidence, HostData, Verdict, failed, passed
+from grader.checks.loading import missing_method
 from grader.probes import sample_images
 from grader.results import RecordMeta, UntrustedDataError
 
@@ -116,8 +117,8 @@ def check_momentum(check: MomentumCheck, evidence: Evidence) -> Verdict:
     if isinstance(meta, Verdict):
         return meta
     if meta.error is not None:
-        if meta.error.type == "AttributeError" and "method" in meta.error.message:
-            return failed("missing_method", meta.error.message)
+        if meta.error.type == "AttributeError" and "has no train() method" in meta.error.message:
+            return missing_method(evidence, "train")
         return failed("train_failed", f"train() raised {meta.error.summary()} during a one-epoch run")
     if not meta.params_changed:
         return failed("no_updates", "train() ran one epoch but the weights did not change")

@@ -27,6 +27,7 @@ from pydantic import Field
 
 from grader.checks import reference
 from grader.checks.base import CheckConfig, CheckKind, Evidence, Verdict, failed, passed
+from grader.checks.loading import missing_method
 from grader.checks.momentum import fit_step, flatten, param_shapes_allowed
 from grader.results import RecordMeta, ShapeMismatch, UntrustedDataError
 
@@ -94,8 +95,8 @@ def trained_run(evidence: Evidence) -> TrajectoryMeta | Verdict:
     if isinstance(train, Verdict):
         return train
     if train.error is not None:
-        if train.error.type == "AttributeError" and "method" in train.error.message:
-            return failed("missing_method", train.error.message)
+        if train.error.type == "AttributeError" and "has no train() method" in train.error.message:
+            return missing_method(evidence, "train")
         return failed("train_failed", f"train() raised {train.error.summary()}")
     return evidence.record("train", "trajectory", TrajectoryMeta)
 

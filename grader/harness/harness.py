@@ -280,6 +280,9 @@ def build(stage):
     meta["methods"] = {m: signature_of(getattr(cls, m)) if callable(getattr(cls, m, None)) else None
                        for m in METHODS}
     meta["init_signature"] = signature_of(cls.__init__)
+    meta["other_methods"] = {name: signature_of(value) for name, value in sorted(vars(cls).items())
+                             if callable(value) and not name.startswith("_") and name not in METHODS}
+    meta["other_methods"] = dict(list(meta["other_methods"].items())[:15])
     try:
         model = instantiate(cls, stage.request["seed"])
     except BaseException as exc:  # noqa: B036
