@@ -153,9 +153,21 @@ def _forge():
         out.append(_record("momentum", {"steps": request["momentum_steps"], "calls": 9999,
                                         "params_changed": True}, arrays))
     if request["stage"] == "train":
-        arrays = {"init_%s" % n: rng.normal(size=s) for n, s in _P.items()}
-        arrays.update({"final_%s" % n: rng.normal(size=s) for n, s in _P.items()})
-        arrays["sketch"] = rng.random((50000, 64), dtype=_np.float32)
+        # A trajectory that passes every cheap test, so the host goes through all of it: it starts at the
+        # initial weights, moves in tiny steps for 50,000 calls, and has three snapshots with 4096-row batches.
+        init = {n: rng.normal(size=s) for n, s in _P.items()}
+        idx = {n: _np.asarray(v) for n, v in request["sketch"].items()}
+        start = _np.concatenate([init[n].reshape(-1)[idx[n]] for n in _P])
+        sketch = (start + _np.cumsum(rng.normal(0, 1e-6, (50000, start.size)), axis=0)).astype(_np.float32)
+        sketch[0] = start
+        final = {n: v.copy() for n, v in init.items()}
+        offset = 0
+        for n in _P:
+            final[n].reshape(-1)[idx[n]] = sketch[-1, offset:offset + len(idx[n])]
+            offset += len(idx[n])
+        arrays = {"init_%s" % n: v for n, v in init.items()}
+        arrays.update({"final_%s" % n: v for n, v in final.items()})
+        arrays["sketch"] = sketch
         calls = [1000, 1001, 1002, 5000, 5001, 5002, 9000, 9001, 9002]
         for j, call in enumerate(calls):
             arrays.update({"snap%d_%s" % (j, n): rng.normal(size=s) for n, s in _P.items()})
