@@ -67,7 +67,8 @@ def main() -> None:
     try:
         for pair in range(args.pairs):
             legs = ["honest", "stuck"] if pair % 2 == 0 else ["stuck", "honest"]
-            times = {leg: grade(work / leg, work / f"out-{leg}-{pair}", args.sandbox, args.jobs, data) for leg in legs}
+            times = {leg: grade(work / leg, work / f"out-{leg}-{pair}", args.sandbox, args.jobs, data)
+                     for leg in legs}
             stuck = json.loads((work / f"out-stuck-{pair}" / "reports" / "student03.json").read_text())
             verdict = {c["id"]: c["diagnosis"] for c in stuck["report"]["checks"] if c["diagnosis"]}
             pairs.append({**times, "ratio": times["stuck"] / times["honest"], "stuck_verdict": verdict})
@@ -81,7 +82,8 @@ def main() -> None:
     print(f"\n| | median [min–max] |\n|---|---|\n"
           f"| class of 30, wall (s) | {statistics.median(p['honest'] for p in pairs):.1f} |\n"
           f"| same class with 3 stuck, wall (s) | {statistics.median(p['stuck'] for p in pairs):.1f} |\n"
-          f"| ratio stuck / honest (per pair) | {statistics.median(ratios):.3f} [{min(ratios):.3f}–{max(ratios):.3f}] |")
+          f"| ratio stuck / honest (per pair) | {statistics.median(ratios):.3f} "
+          f"[{min(ratios):.3f}–{max(ratios):.3f}] |")
 
 
 if __name__ == "__main__":
