@@ -629,7 +629,8 @@ def _collect_file(path: Path, follow_imports: bool) -> SubmissionFiles:
             pending.append(name)
         queue = []
     modules = sorted(name for name in sources if name != entry)
-    notes.insert(0, f"graded {entry}" + (f" with the local modules it imports: {_listed(modules)}" if modules else ""))
+    if modules:  # a lone file needs no note: it is what the user named
+        notes.insert(0, f"graded {entry} with the local modules it imports: {_listed(modules)}")
     if entry != path.relative_to(root).as_posix():
         notes.append(f"file name {shown_name(path.name)} is not plain UTF-8: graded as {entry}")
     return SubmissionFiles(display=shown_name(path), entry=entry, files=sources, notes=notes)
