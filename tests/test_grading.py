@@ -89,7 +89,7 @@ def test_quick_preview_is_labelled(mnist_data: Path) -> None:
 
 
 def test_missing_file_is_a_grader_error(tmp_path: Path) -> None:
-    with pytest.raises(SubmissionError, match="no such file"):
+    with pytest.raises(SubmissionError, match="No such file"):
         grade_submission(tmp_path / "missing.py", sandbox="local")
 
 
