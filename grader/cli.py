@@ -476,9 +476,9 @@ def doctor(data_dir: Path | None) -> None:
     Example:
       nngrader doctor
     """
-    from grader.sandbox import image as images
+    from grader.doctor import doctor as check_environment
 
-    items = images.doctor(data_dir)
+    items = check_environment(data_dir)
     for item in items:
         mark = click.style("ok  ", fg="green") if item.ok else click.style("FAIL", fg="red")
         click.echo(f"{mark} {item.name}: {item.detail}")
