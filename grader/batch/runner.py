@@ -47,7 +47,7 @@ from grader.data import mnist
 from grader.errors import GraderError, SandboxError
 from grader.models import Note, ProgressEvent, Report
 from grader.rubric import LoadedRubric, load_rubric
-from grader.sandbox.base import Sandbox, StageOutcome, StageRequest
+from grader.sandbox.base import DoctorItem, Sandbox, StageOutcome, StageRequest, Watch
 from grader.sandbox.select import select_sandbox
 
 STOP_TIMEOUT_S = 30.0  # how long Ctrl-C waits for running gradings to wind down
@@ -106,10 +106,20 @@ class _CancellableSandbox:
     def describe(self) -> str | None:
         return self.inner.describe()
 
-    def run_stage(self, request: StageRequest, cancel: threading.Event | None = None) -> StageOutcome:
+    def run_stage(self, request: StageRequest, cancel: threading.Event | None = None,
+                  watch: Watch | None = None) -> StageOutcome:
         if self.cancel.is_set():
             raise BatchCancelled
-        return self.inner.run_stage(request, cancel or self.cancel)
+        return self.inner.run_stage(request, cancel or self.cancel, watch)
+
+    def stop_all(self) -> None:
+        self.inner.stop_all()
+
+    def sweep(self) -> int:
+        return self.inner.sweep()
+
+    def doctor(self) -> list[DoctorItem]:
+        return self.inner.doctor()
 
 
 class _Running:
