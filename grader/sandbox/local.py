@@ -273,14 +273,13 @@ class _StageFiles:
             for name in OUT_FILES:
                 os.chown(out_file(stage_dir, name), lease.uid, lease.gid)
                 os.chmod(out_file(stage_dir, name), 0o600)
-            paths = [self._open(folder) for folder in [harness.parent, *folders]]
-            self.args = [f"{paths[0]}/{harness.name}", *paths[1:]]
+            self.args = [self._open(path) for path in [harness, *folders]]
         except BaseException:
             self.close(request.stage_dir)
             raise
 
-    def _open(self, folder: Path) -> str:
-        fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    def _open(self, path: Path) -> str:
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | (0 if path.is_file() else os.O_DIRECTORY))
         self.fds.append(fd)
         return f"/proc/self/fd/{fd}"
 

@@ -18,7 +18,8 @@ CANCEL_POLL_S = 0.05
 
 def supervise(exited: threading.Event, timeout_s: float, cancels: Iterable[threading.Event | None],
               watch: Watch | None = None) -> Ending:
-    """Block until `exited` is set (Ending()), the deadline passes, a cancel event is set, or watch() objects.
+    """Block until `exited` is set (Ending(), or cancelled when a cancel event is set by then), the deadline
+    passes, a cancel event is set, or watch() objects.
 
     An exception from `watch` (including KeyboardInterrupt) propagates: the caller's `finally` kills the stage.
     """
@@ -37,4 +38,6 @@ def supervise(exited: threading.Event, timeout_s: float, cancels: Iterable[threa
             reason = watch()
             if reason is not None:
                 return Ending(stop=reason)
+    if any(event.is_set() for event in events):  # killed by stop_all, or cancelled as it ended
+        return Ending(cancelled=True)
     return Ending()
