@@ -62,13 +62,17 @@ def processes() -> Iterator[Proc]:
             continue
         try:
             with open(f"/proc/{name}/status", "rb") as f:
-                fields = dict(line.split(b":", 1) for line in f.read().splitlines() if b":" in line)
-            uids = tuple(int(value) for value in fields[b"Uid"].split())
-            zombie = fields.get(b"State", b"").strip().startswith((b"Z", b"X"))
-            threads = int(fields.get(b"Threads", b"1").strip() or 1)
-        except (OSError, KeyError, ValueError):  # ended while we looked
+                status = f.read()
+            state = status[status.index(b"\nState:") + 7:].lstrip()[:1]
+            uid_line = status[status.index(b"\nUid:") + 5:]
+            uids = tuple(int(value) for value in uid_line[:uid_line.index(b"\n")].split())
+            threads = 1
+            if state in (b"Z", b"X"):
+                threads_line = status[status.index(b"\nThreads:") + 9:]
+                threads = int(threads_line[:threads_line.index(b"\n")])
+        except (OSError, ValueError):  # ended while we looked
             continue
-        yield Proc(int(name), uids, live=not (zombie and threads <= 1))
+        yield Proc(int(name), uids, live=not (state in (b"Z", b"X") and threads <= 1))
 
 
 def pids_of(uid: int) -> list[int]:
@@ -202,6 +206,7 @@ class SandboxUsers:
         if first <= 0 or count < 1 or first + count > 2**31:
             raise SandboxError(f"invalid sandbox uid range {first}-{first + count - 1}")
         self.first, self.count, self.lock_dir = first, count, lock_dir
+        self._usable: list[int] | None = None  # the uids without an account, found once
 
     @classmethod
     def from_env(cls) -> SandboxUsers:
@@ -238,7 +243,9 @@ class SandboxUsers:
     def lease(self, timeout_s: float = 600.0) -> Lease:
         """A free uid, cleaned of anything a dead grader left; waits while all are in use."""
         deadline = time.monotonic() + timeout_s
-        usable = [uid for uid in self.uids if not _has_account(uid)]
+        if self._usable is None:
+            self._usable = [uid for uid in self.uids if not _has_account(uid)]
+        usable = self._usable
         if not usable:
             raise SandboxError(f"every sandbox uid ({self.describe()}) belongs to an account: set {UID_ENV} to "
                                "a free range")
