@@ -12,7 +12,7 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
-from grader.sandbox.base import SandboxLimits, StageRequest, make_stage_dir
+from grader.sandbox.base import SandboxLimits, StageRequest, prepare_stage_dir
 
 LIMITS = SandboxLimits(timeout_s=20, memory_mb=256, cpus=1, pids=64, file_mb=4, output_kb=64)
 
@@ -53,7 +53,7 @@ def stage_request(work: Path, source: str, *, stage: str = "load", data_dir: Pat
                   name: str | None = None) -> StageRequest:
     """A stage folder under `work` with the submission `source` (dedented) as sub/submission.py."""
     work.mkdir(parents=True, exist_ok=True)
-    stage_dir = make_stage_dir(work / (name or stage))
+    stage_dir = prepare_stage_dir(work / (name or stage))
     (stage_dir / "in" / "request.json").write_text(json.dumps({"stage": stage, "entry": "submission.py"}))
     (stage_dir / "sub" / "submission.py").write_text(textwrap.dedent(source))
     for relative, text in (files or {}).items():

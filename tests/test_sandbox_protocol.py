@@ -11,6 +11,7 @@ import sys
 import threading
 from concurrent.futures import Future
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -28,7 +29,7 @@ from grader.sandbox.base import (
     StopReason,
     Watch,
     classify_exit,
-    make_stage_dir,
+    prepare_stage_dir,
     seal_inputs,
 )
 
@@ -41,20 +42,20 @@ def mode(path: Path) -> int:
 
 
 def test_the_stage_folder_holds_in_sub_out_and_exactly_two_empty_output_files(tmp_path: Path) -> None:
-    stage_dir = make_stage_dir(tmp_path / "probe")
+    stage_dir = prepare_stage_dir(tmp_path / "probe")
     assert sorted(path.name for path in stage_dir.iterdir()) == ["in", "out", "sub"]
     assert sorted(path.name for path in (stage_dir / "out").iterdir()) == sorted(OUT_FILES)
     assert mode(stage_dir) == 0o700
     assert all((stage_dir / "out" / name).stat().st_size == 0 for name in OUT_FILES)
     assert all(mode(stage_dir / "out" / name) == 0o666 for name in OUT_FILES)
     assert mode(stage_dir / "out") == 0o755  # the sandbox user cannot add anything
-    assert (make_stage_dir(tmp_path / "train", data=True) / "data").is_dir()
+    assert (prepare_stage_dir(tmp_path / "train", data=True) / "data").is_dir()
     with pytest.raises(FileExistsError):
-        make_stage_dir(tmp_path / "probe")
+        prepare_stage_dir(tmp_path / "probe")
 
 
 def test_sealed_inputs_are_read_only_for_everyone(tmp_path: Path) -> None:
-    stage_dir = make_stage_dir(tmp_path / "load")
+    stage_dir = prepare_stage_dir(tmp_path / "load")
     (stage_dir / "sub" / "pkg").mkdir()
     (stage_dir / "sub" / "pkg" / "model.py").write_text("x = 1\n")
     outside = tmp_path / "outside.txt"
@@ -85,13 +86,13 @@ def write_progress(stage_dir: Path, text: str) -> None:
     ("", -9, Ending(stop=StopReason(code="stalled", message="no progress for 30 s")), StageStatus.STOPPED),
 ])
 def test_classify_exit(tmp_path: Path, progress: str, code: int, ending: Ending, status: StageStatus) -> None:
-    stage_dir = make_stage_dir(tmp_path / "load")
+    stage_dir = prepare_stage_dir(tmp_path / "load")
     write_progress(stage_dir, progress)
     assert classify_exit("load", code, stage_dir, LIMITS, ending)[0] is status
 
 
 def test_a_progress_link_is_not_the_done_mark(tmp_path: Path) -> None:
-    stage_dir = make_stage_dir(tmp_path / "load")
+    stage_dir = prepare_stage_dir(tmp_path / "load")
     (tmp_path / "elsewhere").write_text("done load\n")
     (stage_dir / "out" / "progress.txt").unlink()
     (stage_dir / "out" / "progress.txt").symlink_to(tmp_path / "elsewhere")
@@ -99,7 +100,7 @@ def test_a_progress_link_is_not_the_done_mark(tmp_path: Path) -> None:
 
 
 def test_a_huge_progress_file_is_read_from_its_end(tmp_path: Path) -> None:
-    stage_dir = make_stage_dir(tmp_path / "train")
+    stage_dir = prepare_stage_dir(tmp_path / "train")
     write_progress(stage_dir, "epoch\n" * 500_000 + "done train\n")
     assert classify_exit("train", 0, stage_dir, LIMITS, Ending())[0] is StageStatus.OK
 
@@ -135,11 +136,10 @@ class RecordingSandbox:
 
 def test_the_batch_winds_down_through_stop_all_and_sweep() -> None:
     box = RecordingSandbox()
-    ctx = runner._Context(rubric=None, sandbox=runner._CancellableSandbox(box, threading.Event()),  # type: ignore[arg-type]
-                          sandbox_notes=[], data_dir=None, seed=None, quick=True, cancel=threading.Event())
+    ctx = SimpleNamespace(sandbox=runner._CancellableSandbox(box, threading.Event()))  # what _wind_down uses
     finished: Future[None] = Future()
     finished.set_result(None)
-    runner._wind_down([finished], ctx)  # type: ignore[list-item]
+    runner._wind_down([finished], ctx)  # type: ignore[arg-type, list-item]
     assert box.calls == ["stop_all", "sweep"]
     runner._kill_running_stages(box)
     assert box.calls[-1] == "stop_all"

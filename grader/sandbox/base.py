@@ -1,13 +1,13 @@
 """The sandbox seam: what the grader asks of a sandbox, and what it gets back.
 
 A stage is one run of the harness (grader/harness/harness.py) in a fresh sandbox. The api prepares a
-stage folder with `make_stage_dir` and fills it:
+stage folder with `prepare_stage_dir` and fills it:
 
     stage_dir/in/    request.json + host-chosen .npy inputs     -> /in   (read-only)
     stage_dir/sub/   the submission: entry module + helpers     -> /sub  (read-only)
     stage_dir/data/  train stage only: the public arrays        -> /data (read-only)
     stage_dir/out/   exactly two pre-created files and nothing else:
-                       results.bin   the harness's result stream (read by grader/sandbox/results.py)
+                       results.bin   the harness's result stream (read by grader/results.py)
                        progress.txt  heartbeat lines; the last one is `done <stage>` when the harness finished
 
 The sandbox gives the stage those two files to grow (each bounded by RLIMIT_FSIZE), never the out/ folder:
@@ -46,11 +46,13 @@ DONE_PREFIX = "done "  # progress.txt's last line when the harness finished: `do
 MAX_INPUT_ENTRIES = 10_000  # in/, sub/ and data/ are written by the grader: far fewer in practice
 
 
-def make_stage_dir(stage_dir: Path, *, data: bool = False) -> Path:
+def prepare_stage_dir(stage_dir: Path, files: dict[str, bytes] | None = None, *, data: bool = False) -> Path:
     """Create the layout of one stage (see the module docstring) and return `stage_dir`.
 
-    stage_dir itself is private (0700): the sandbox reaches its parts by bind mount or file descriptor,
-    never through this folder. The two output files exist, empty and writable, before the stage starts.
+    `files` (relative posix path -> content) become the submission in sub/, read-only. stage_dir itself is
+    private (0700): the sandbox reaches its parts by bind mount or file descriptor, never through this
+    folder. The two output files exist, empty and writable, before the stage starts. in/ (and data/, made
+    when `data`) are for the caller to fill; the sandbox makes them read-only when the stage starts.
     Raises FileExistsError when stage_dir exists (a stage folder is never reused).
     """
     stage_dir.mkdir(mode=0o700)
@@ -62,17 +64,12 @@ def make_stage_dir(stage_dir: Path, *, data: bool = False) -> Path:
         fd = os.open(stage_dir / OUT_DIR / name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o666)
         os.fchmod(fd, 0o666)  # the container's user is not us; local mode narrows this per stage
         os.close(fd)
-    return stage_dir
-
-
-def prepare_stage_dir(stage_dir: Path, files: dict[str, bytes] | None = None, *, data: bool = False) -> Path:
-    """make_stage_dir, plus the submission's files (relative posix path -> content) in sub/, read-only."""
-    make_stage_dir(stage_dir, data=data)
     sub = stage_dir / SUB_DIR
     for relative, content in (files or {}).items():
-        target = sub.joinpath(*relative.split("/"))
-        if not target.resolve().is_relative_to(sub.resolve()) or ".." in relative.split("/"):
-            raise SandboxError(f"submission file name {relative!r} leaves the submission folder")
+        parts = relative.split("/")
+        if any(part in ("", ".", "..") for part in parts):
+            raise SandboxError(f"submission file name {relative!r} is not a plain relative path")
+        target = sub.joinpath(*parts)
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(content)
     seal_inputs(sub)
@@ -92,7 +89,7 @@ def _kind(path: Path) -> int:
 
 
 def check_stage_dir(stage_dir: Path) -> None:
-    """SandboxError unless stage_dir has the layout of `make_stage_dir` (no symlinks in its place)."""
+    """SandboxError unless stage_dir has the layout of `prepare_stage_dir` (no symlinks in its place)."""
     for name in (IN_DIR, SUB_DIR, OUT_DIR):
         if not stat.S_ISDIR(_kind(stage_dir / name)):
             raise SandboxError(f"stage path {stage_dir / name} is not a directory")
@@ -221,7 +218,7 @@ class StageRequest(StrictModel):
     """One stage to run."""
 
     stage: str = Field(description="load, probe or train.")
-    stage_dir: Path = Field(description="Host folder made by make_stage_dir: in/, sub/, out/ (and data/).")
+    stage_dir: Path = Field(description="Host folder made by prepare_stage_dir: in/, sub/, out/ (and data/).")
     data_dir: Path | None = Field(default=None, description="Public MNIST .npy folder (train stage only).")
     limits: SandboxLimits
 

@@ -43,6 +43,8 @@ from grader.sandbox.docker_containers import (
 from grader.sandbox.docker_engine import (
     DOCKER_ERRORS,
     IMAGE_FIX,
+    LABEL,
+    OWNER_LABEL,
     connect,
     engine_available,
     engine_error,
@@ -56,8 +58,8 @@ from grader.sandbox.docker_engine import (
 from grader.sandbox.docker_running import Tracked, run_container
 from grader.sandbox.image import IMAGE_TAG, image_present
 
-__all__ = ["DockerSandbox", "connect", "doctor_items", "engine_available", "owner_label", "self_test",
-           "sweep_leftovers"]
+__all__ = ["LABEL", "OWNER_LABEL", "DockerSandbox", "connect", "container_settings", "doctor_items", "engine_available",
+           "owner_label", "self_test", "sweep_leftovers"]
 
 log = logging.getLogger(__name__)
 
