@@ -163,7 +163,7 @@ def attempt(func):
         return "ok"
     except OSError as exc:
         return errno.errorcode[exc.errno]
-work = os.path.dirname(os.path.dirname(os.readlink(in_dir)))  # the real path behind the descriptor
+view = os.path.dirname(in_dir)
 RESULT = {
     "uid": os.getuid(), "gid": os.getgid(), "groups": os.getgroups(),
     "create_file": attempt(lambda: open(os.path.join(out_dir, "load.json"), "w")),
@@ -171,9 +171,12 @@ RESULT = {
     "link": attempt(lambda: os.symlink("/etc/passwd", os.path.join(out_dir, "x"))),
     "remove": attempt(lambda: os.remove(os.path.join(out_dir, "results.bin"))),
     "append": attempt(lambda: open(os.path.join(out_dir, "progress.txt"), "a").write("beat\\n")),
-    "work_folder": attempt(lambda: os.listdir(work)),
-    "secret": attempt(lambda: open(os.path.join(work, "permutation.npy"), "rb").read()),
-    "stage_dir": attempt(lambda: os.listdir(os.path.dirname(os.readlink(in_dir)))),
+    "work_folder": attempt(lambda: os.listdir(WORK)),
+    "secret": attempt(lambda: open(os.path.join(WORK, "permutation.npy"), "rb").read()),
+    "stage_dir": attempt(lambda: os.listdir(os.path.join(WORK, "load"))),
+    "stage_out": attempt(lambda: open(os.path.join(WORK, "load", "out", "results.bin"), "ab")),
+    "view_out": attempt(lambda: open(os.path.join(view, "out", "x"), "w")),
+    "view": attempt(lambda: open(os.path.join(view, "new"), "w")),
     "labels": attempt(lambda: open(CACHE_LABELS, "rb").read()),
     "root_home": attempt(lambda: os.listdir("/root")),
     "kill_parent": attempt(lambda: os.kill(os.getppid(), 0)),
@@ -203,7 +206,7 @@ def test_as_root_the_stage_reaches_only_its_inputs_and_its_two_output_files(
     (work / "permutation.npy").write_bytes(b"hidden permutation")  # the api's secret beside the stages
     (work / "permutation.npy").chmod(0o644)
     box = LocalSandbox(harness)  # closes the cache folder to others
-    source = f"CACHE_LABELS = {str(exposed_cache)!r}\n" + HOSTILE_PROBE
+    source = f"CACHE_LABELS = {str(exposed_cache)!r}\nWORK = {str(work)!r}\n" + HOSTILE_PROBE
     request = stage_request(work, source)
     outcome = box.run_stage(request)
     assert outcome.status is StageStatus.OK, outcome
@@ -213,7 +216,7 @@ def test_as_root_the_stage_reaches_only_its_inputs_and_its_two_output_files(
     assert seen["append"] == "ok"  # the two output files are its own
     for attempt in ("create_file", "create_dir", "link", "remove"):
         assert seen[attempt] == "EACCES", (attempt, seen)
-    for attempt in ("work_folder", "secret", "stage_dir", "labels", "root_home"):
+    for attempt in ("work_folder", "secret", "stage_dir", "stage_out", "view_out", "view", "labels", "root_home"):
         assert seen[attempt] == "EACCES", (attempt, seen)
     assert seen["kill_parent"] == "EPERM"
     assert out_entries(request) == ["progress.txt", "results.bin"]
@@ -342,3 +345,43 @@ def test_describe_names_the_interpreter_and_the_uids(sandbox: LocalSandbox) -> N
     description = sandbox.describe() or ""
     assert "python" in description
     assert ("as uids 61000-61063" in description) == (os.geteuid() == 0)
+
+
+@as_root
+def test_as_root_a_stage_cannot_reach_a_neighbour_running_beside_it(sandbox: LocalSandbox, work: Path) -> None:
+    """Two stages at once (speculative training, a parallel batch) run as two uids: one cannot enter the other's
+    folders, write its results or signal its processes."""
+    first = stage_request(work, """
+    import os, sys, time
+    with open(os.path.join(sys.argv[2], "progress.txt"), "a") as f:
+        f.write("at %s %d\\n" % (os.path.dirname(sys.argv[1]), os.getpid()))
+    time.sleep(30)
+    """, name="first")
+    outcomes: list[Any] = []
+    thread = threading.Thread(target=lambda: outcomes.append(sandbox.run_stage(first)))
+    thread.start()
+    try:
+        progress = first.stage_dir / "out" / "progress.txt"
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and "at " not in progress.read_text():
+            time.sleep(0.02)
+        view, pid = progress.read_text().split("at ")[1].split()
+        second = stage_request(work, f"""
+        import errno, os, signal
+        def attempt(func):
+            try:
+                func()
+                return "ok"
+            except OSError as exc:
+                return errno.errorcode[exc.errno]
+        RESULT = {{"list": attempt(lambda: os.listdir({view!r})),
+                   "write": attempt(lambda: open({view!r} + "/out/results.bin", "a")),
+                   "signal": attempt(lambda: os.kill({pid}, signal.SIGKILL))}}
+        """, name="second")
+        outcome = sandbox.run_stage(second)
+        assert outcome.status is StageStatus.OK, outcome
+        assert results(second)[0]["extra"] == {"list": "EACCES", "write": "EACCES", "signal": "EPERM"}
+    finally:
+        sandbox.stop_all()
+        thread.join(30)
+    assert outcomes[0].status is StageStatus.CANCELLED  # it was still running, untouched, until stop_all

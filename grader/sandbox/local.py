@@ -10,10 +10,10 @@ and a fork() of the multithreaded grader can deadlock in OpenBLAS's fork handler
 
 **As root** (Gradescope, a container without Docker) every stage runs as its own unprivileged uid, gid = uid,
 no supplementary groups (grader/sandbox/users.py), with RLIMIT_NPROC = the pids limit. The uid reaches
-in/, sub/, data/ and the harness only through directory descriptors the grader opened for it
-(/proc/self/fd/N): the work folder, its parents and the rest of the grader's files stay closed (0700), and
-nngrader's own cache (hidden labels) is closed to others at start. The two out/ files are the only things of
-the grader's it can write; out/ itself belongs to root. After the stage every process of the uid is killed,
+in/, sub/, data/ and the harness only through a per-stage view that only its group may enter (read-only
+hard links, see _StageFiles): the work folder, its parents and the rest of the grader's files stay closed
+(0700), and nngrader's own cache (hidden labels) is closed to others at start. The two out/ files are the only
+things of the grader's it can write; out/ itself belongs to root. After the stage every process of the uid is killed,
 in a loop until none is left (setsid and double-forked children included), and its files in /tmp, /var/tmp
 and /dev/shm are removed, before run_stage returns and anyone reads the results.
 
@@ -38,6 +38,7 @@ import contextlib
 import json
 import logging
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -76,6 +77,7 @@ from grader.sandbox.users import Lease, SandboxUsers, kill_all, reachable
 log = logging.getLogger(__name__)
 
 TMP_PREFIX = "nngrader-tmp-"
+VIEW_PREFIX = "nngrader-view-"
 PATH_ENV = "/usr/bin:/bin"
 NOFILE = 256
 PRELUDE = r"""
@@ -89,8 +91,7 @@ if config["uid"] is not None:
     os.setresuid(config["uid"], config["uid"], config["uid"])
 os.execv(sys.executable, [sys.executable, "-I"] + sys.argv[2:])
 """
-"""Runs first in the stage's process, then becomes the harness (exec: the uid's process is dumpable again,
-so it can use its own /proc/self/fd)."""
+"""Runs first in the stage's process (as root, then as the stage's uid), then becomes the harness."""
 
 
 def thread_env(cpus: float) -> dict[str, str]:
@@ -253,48 +254,100 @@ def _wait_in_thread(process: subprocess.Popen[bytes]) -> threading.Event:
     return exited
 
 
+def _mirror(source: Path, target: Path) -> None:
+    """A read-only copy of the grader-written tree `source` at `target`: files hard-linked (copied across file
+    systems), links recreated as links, folders 0555."""
+    todo, folders = [(source, target)], []
+    while todo:
+        here, there = todo.pop()
+        there.mkdir(mode=0o755)
+        folders.append(there)
+        for entry in os.scandir(here):
+            destination = there / entry.name
+            if entry.is_symlink():
+                os.symlink(os.readlink(entry.path), destination)
+            elif entry.is_dir():
+                todo.append((Path(entry.path), destination))
+            else:
+                try:
+                    os.link(entry.path, destination, follow_symlinks=False)
+                except OSError:
+                    shutil.copyfile(entry.path, destination, follow_symlinks=False)
+                    os.chmod(destination, 0o444)
+    for folder in reversed(folders):
+        os.chmod(folder, 0o555)
+
+
 class _StageFiles:
-    """What one stage gets: the paths it is given (or descriptors, as root) and its tmp folder."""
+    """What one stage is given: the harness and its folders, and a tmp folder of its own.
+
+    As any user these are the stage folder's own paths. As root they are a *view* made for the stage's uid:
+    a folder only that uid's group may enter (root:gid 0750), holding read-only mirrors of in/, sub/ and
+    data/ (hard links), the harness, and an out/ folder of root's with the two output files (hard links to
+    the stage folder's, owned by the uid: the only files it can write). The work folder and its parents stay
+    closed; the paths the harness sees are real ones, so nothing in it needs to know about the view.
+    """
 
     def __init__(self, request: StageRequest, harness: Path, lease: Lease | None) -> None:
-        self.fds: list[int] = []
-        self.lease = lease
-        stage_dir = request.stage_dir
-        self.tmp = Path(tempfile.mkdtemp(prefix=f"{TMP_PREFIX}{os.getpid()}-",
-                                         dir=_tmp_parent(lease.uid if lease else None)))
+        self.lease, self.stage_dir = lease, request.stage_dir
+        self.view: Path | None = None
+        self.copied_out = False
+        parent = _tmp_parent(lease.uid if lease else None)
+        self.tmp = Path(tempfile.mkdtemp(prefix=f"{TMP_PREFIX}{os.getpid()}-", dir=parent))
         try:
-            folders = [stage_dir / IN_DIR, stage_dir / OUT_DIR, stage_dir / SUB_DIR]
-            if request.data_dir is not None:
-                folders.append(request.data_dir)
             if lease is None:
-                self.args = [str(harness), *map(str, folders)]
+                folders = [self.stage_dir / IN_DIR, self.stage_dir / OUT_DIR, self.stage_dir / SUB_DIR]
+                self.args = [str(harness), *map(str, folders + ([request.data_dir] if request.data_dir else []))]
                 return
             os.chown(self.tmp, lease.uid, lease.gid)
-            for name in OUT_FILES:
-                os.chown(out_file(stage_dir, name), lease.uid, lease.gid)
-                os.chmod(out_file(stage_dir, name), 0o600)
-            self.args = [self._open(path) for path in [harness, *folders]]
+            self.view = Path(tempfile.mkdtemp(prefix=f"{VIEW_PREFIX}{os.getpid()}-", dir=parent))
+            self._build_view(request, harness, lease)
         except BaseException:
-            self.close(request.stage_dir)
+            self.close()
             raise
 
-    def _open(self, path: Path) -> str:
-        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | (0 if path.is_file() else os.O_DIRECTORY))
-        self.fds.append(fd)
-        return f"/proc/self/fd/{fd}"
-
-    def close(self, stage_dir: Path) -> None:
-        """Close the descriptors, remove the tmp folder, give the out files back to the grader."""
-        for fd in self.fds:
-            with contextlib.suppress(OSError):
+    def _build_view(self, request: StageRequest, harness: Path, lease: Lease) -> None:
+        assert self.view is not None
+        view = self.view
+        for name in (IN_DIR, SUB_DIR):
+            _mirror(self.stage_dir / name, view / name)
+        if request.data_dir is not None:
+            _mirror(request.data_dir, view / DATA_DIR)
+        shutil.copyfile(harness, view / harness.name)
+        os.chmod(view / harness.name, 0o444)
+        (view / OUT_DIR).mkdir(mode=0o755)
+        for name in OUT_FILES:
+            source = out_file(self.stage_dir, name)
+            os.chown(source, lease.uid, lease.gid)
+            os.chmod(source, 0o600)
+            try:
+                os.link(source, view / OUT_DIR / name, follow_symlinks=False)
+            except OSError:  # another file system: a file of its own, copied back after the stage
+                self.copied_out = True
+                fd = os.open(view / OUT_DIR / name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+                os.fchown(fd, lease.uid, lease.gid)
                 os.close(fd)
-        self.fds = []
+        os.chmod(view / OUT_DIR, 0o755)
+        os.chown(view, 0, lease.gid)
+        os.chmod(view, 0o750)
+        self.args = [str(view / harness.name), str(view / IN_DIR), str(view / OUT_DIR), str(view / SUB_DIR)]
+        if request.data_dir is not None:
+            self.args.append(str(view / DATA_DIR))
+
+    def close(self) -> None:
+        """Remove the tmp folder and the view; give the out files back to the grader (after the stage)."""
+        if self.view is not None and self.copied_out:
+            for name in OUT_FILES:
+                with contextlib.suppress(OSError):
+                    shutil.copyfile(self.view / OUT_DIR / name, out_file(self.stage_dir, name), follow_symlinks=False)
         remove_tree(self.tmp)
+        if self.view is not None:
+            remove_tree(self.view)
         if self.lease is not None:
             for name in OUT_FILES:
                 with contextlib.suppress(OSError):
-                    os.chown(out_file(stage_dir, name), 0, 0)
-                    os.chmod(out_file(stage_dir, name), 0o644)
+                    os.chown(out_file(self.stage_dir, name), 0, 0)
+                    os.chmod(out_file(self.stage_dir, name), 0o644)
 
 
 class LocalSandbox:
@@ -337,7 +390,7 @@ class LocalSandbox:
             finally:
                 if lease is not None:
                     lease.clean()  # before anything reads results: no process of the uid is left
-                files.close(stage_dir)
+                files.close()
         finally:
             if lease is not None:
                 lease.release()
@@ -355,7 +408,7 @@ class LocalSandbox:
         err_read, err_write = os.pipe()
         try:
             process = subprocess.Popen(command, cwd=files.tmp, env=env, stdin=subprocess.DEVNULL, stdout=out_write,
-                                       stderr=err_write, start_new_session=True, pass_fds=tuple(files.fds))
+                                       stderr=err_write, start_new_session=True)
         except BaseException:
             for fd in (out_read, out_write, err_read, err_write):
                 os.close(fd)
