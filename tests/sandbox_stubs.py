@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import json
 import textwrap
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
-from grader.sandbox.base import SandboxLimits, StageRequest, prepare_stage_dir
+from grader.sandbox.base import SandboxLimits, StageOutcome, StageRequest, prepare_stage_dir
 
 LIMITS = SandboxLimits(timeout_s=20, memory_mb=256, cpus=1, pids=64, file_mb=4, output_kb=64)
 
@@ -37,6 +39,23 @@ code = getattr(module, "EXIT_CODE", 0)
 if code:
     sys.exit(code)
 '''
+
+
+ATTEMPT = """
+import errno
+def attempt(func):
+    # 'ok', or the name of the errno that func() failed with
+    try:
+        func()
+        return "ok"
+    except OSError as exc:
+        return errno.errorcode.get(exc.errno, str(exc.errno))
+"""
+
+
+def trying(source: str) -> str:
+    """A submission that tries things: `source` (dedented) with attempt(func) defined before it."""
+    return ATTEMPT + textwrap.dedent(source)
 
 
 def stub_harness(folder: Path) -> Path:
@@ -71,3 +90,26 @@ def results(request: StageRequest) -> list[dict[str, Any]]:
 def out_entries(request: StageRequest) -> list[str]:
     """What the out/ folder holds after the stage."""
     return sorted(path.name for path in (request.stage_dir / "out").iterdir())
+
+
+class Background:
+    """A stage running in a thread, for tests that act while it runs."""
+
+    def __init__(self, box: Any, request: StageRequest) -> None:
+        self.request = request
+        self.outcomes: list[StageOutcome] = []
+        self.thread = threading.Thread(target=lambda: self.outcomes.append(box.run_stage(request)))
+        self.thread.start()
+
+    def progress(self, containing: str = "import", timeout_s: float = 60) -> str:
+        """progress.txt once it contains `containing` (the stub writes 'import' before importing)."""
+        path = self.request.stage_dir / "out" / "progress.txt"
+        deadline = time.monotonic() + timeout_s
+        while containing not in path.read_text() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        return path.read_text()
+
+    def outcome(self, timeout_s: float = 60) -> StageOutcome:
+        self.thread.join(timeout_s)
+        assert self.outcomes, "the stage did not return"
+        return self.outcomes[0]

@@ -12,7 +12,6 @@ import json
 import os
 import subprocess
 import textwrap
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -27,7 +26,7 @@ from grader.sandbox.base import SandboxLimits, StageRequest, StageStatus, StopRe
 from grader.sandbox.docker import DockerSandbox, connect, engine_available, owner_label, sweep_leftovers
 from grader.sandbox.docker_containers import container_settings
 from grader.sandbox.image import BASE_TAG, IMAGE_TAG, build_offline, image_present
-from tests.sandbox_stubs import LIMITS, out_entries, results, stage_request, stub_harness
+from tests.sandbox_stubs import LIMITS, Background, out_entries, results, stage_request, stub_harness, trying
 
 TRIVIAL = """
 import numpy as np
@@ -450,29 +449,22 @@ def test_no_host_secrets(docker_sandbox: DockerSandbox, tmp_path: Path,
 @pytest.mark.docker
 def test_a_stage_cannot_create_anything_in_out_or_grow_its_files_past_the_limit(
         docker_sandbox: DockerSandbox, tmp_path: Path) -> None:
-    source = """
-    import errno, os
-    tried = {}
-    def attempt(label, func):
-        try:
-            func()
-            tried[label] = "ok"
-        except OSError as exc:
-            tried[label] = errno.errorcode.get(exc.errno, str(exc.errno))
-    attempt("file", lambda: open("/out/load.json", "w"))
-    attempt("folder", lambda: os.makedirs("/out/a/b/c"))
-    attempt("link", lambda: os.symlink("/etc/passwd", "/out/stdout.log"))
-    attempt("replace", lambda: os.rename("/tmp", "/out/results.bin"))
-    attempt("remove", lambda: os.remove("/out/results.bin"))
+    source = trying("""
+    import os
     def grow():
         with open("/out/progress.txt", "ab") as f:
             for _ in range(64):
                 f.write(b"p" * 2**20)
-    attempt("grow", grow)
+    tried = {"file": attempt(lambda: open("/out/load.json", "w")),
+             "folder": attempt(lambda: os.makedirs("/out/a/b/c")),
+             "link": attempt(lambda: os.symlink("/etc/passwd", "/out/stdout.log")),
+             "replace": attempt(lambda: os.rename("/tmp", "/out/results.bin")),
+             "remove": attempt(lambda: os.remove("/out/results.bin")),
+             "grow": attempt(grow)}
     tried["grown_to"] = os.path.getsize("/out/progress.txt")
     open("/out/progress.txt", "w").close()  # truncating its own progress is allowed: only it loses by it
     RESULT = tried
-    """
+    """)
     request = make_stage(tmp_path, source)
     outcome = docker_sandbox.run_stage(request)
     assert outcome.status is StageStatus.OK, outcome
@@ -513,16 +505,10 @@ def test_watch_stops_a_stalled_stage(docker_sandbox: DockerSandbox, tmp_path: Pa
 
 @pytest.mark.docker
 def test_stop_all_kills_the_running_stages(docker_sandbox: DockerSandbox, tmp_path: Path) -> None:
-    request = make_stage(tmp_path, "import time\nprint('started', flush=True)\ntime.sleep(60)\n")
-    outcomes: list[Any] = []
-    thread = threading.Thread(target=lambda: outcomes.append(docker_sandbox.run_stage(request)))
-    thread.start()
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline and not (request.stage_dir / "out" / "progress.txt").read_text():
-        time.sleep(0.05)  # the stub writes its first progress line before importing the submission
+    stage = Background(docker_sandbox, make_stage(tmp_path, "import time\ntime.sleep(60)\n"))
+    stage.progress()
     docker_sandbox.stop_all()
-    thread.join(60)
-    assert outcomes and outcomes[0].status is StageStatus.CANCELLED, outcomes
+    assert stage.outcome().status is StageStatus.CANCELLED
 
 
 def test_stage_containers_keep_no_logs() -> None:

@@ -13,7 +13,6 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pytest
@@ -22,7 +21,7 @@ from grader.errors import SandboxError
 from grader.sandbox.base import StageStatus, StopReason
 from grader.sandbox.local import LocalSandbox, running_stages
 from grader.sandbox.users import SandboxUsers, pids_of
-from tests.sandbox_stubs import LIMITS, out_entries, results, stage_request, stub_harness
+from tests.sandbox_stubs import LIMITS, Background, out_entries, results, stage_request, stub_harness, trying
 
 as_root = pytest.mark.skipif(os.geteuid() != 0, reason="the local sandbox drops privileges only as root")
 
@@ -50,22 +49,16 @@ def sandbox(harness: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> L
 
 
 def test_a_stage_runs_in_its_own_tmp_folder_with_read_only_inputs(sandbox: LocalSandbox, work: Path) -> None:
-    source = """
-    import errno, os, sys
+    source = trying("""
+    import os, sys
     SUB = sys.path[0]
-    def attempt(func):
-        try:
-            func()
-            return "ok"
-        except OSError as exc:
-            return errno.errorcode[exc.errno]
     here = os.getcwd()
     open("scratch.txt", "w").write("x")  # the working folder is writable
     RESULT = {"cwd": here, "home": os.environ["HOME"], "tmpdir": os.environ["TMPDIR"],
               "env": sorted(os.environ), "sub": attempt(lambda: os.makedirs(os.path.join(SUB, "cache"))),
               "entry": attempt(lambda: open(os.path.join(SUB, "submission.py"), "a")),
               "helper": __import__("helper").VALUE}
-    """
+    """)
     request = stage_request(work, source, files={"helper.py": "VALUE = 42\n"})
     outcome = sandbox.run_stage(request)
     assert outcome.status is StageStatus.OK, outcome
@@ -119,16 +112,10 @@ def test_timeout_cancel_and_watch(sandbox: LocalSandbox, work: Path) -> None:
 
 
 def test_stop_all_kills_the_running_stage(sandbox: LocalSandbox, work: Path) -> None:
-    request = stage_request(work, "import time\ntime.sleep(60)\n")
-    outcomes: list[Any] = []
-    thread = threading.Thread(target=lambda: outcomes.append(sandbox.run_stage(request)))
-    thread.start()
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline and not running_stages():
-        time.sleep(0.02)
+    stage = Background(sandbox, stage_request(work, "import time\ntime.sleep(60)\n"))
+    stage.progress()
     sandbox.stop_all()
-    thread.join(30)
-    assert outcomes and outcomes[0].status is StageStatus.CANCELLED, outcomes
+    assert stage.outcome().status is StageStatus.CANCELLED
     assert running_stages() == []
 
 
@@ -154,15 +141,9 @@ def test_the_data_folder_is_read_only_and_never_the_hidden_labels(sandbox: Local
 # --------------------------------------------------------------------------- as root: a uid of its own
 
 
-HOSTILE_PROBE = """
-import errno, glob, json, os, sys
+HOSTILE_PROBE = trying("""
+import os, sys
 out_dir, in_dir = sys.argv[2], sys.argv[1]
-def attempt(func):
-    try:
-        func()
-        return "ok"
-    except OSError as exc:
-        return errno.errorcode[exc.errno]
 view = os.path.dirname(in_dir)
 RESULT = {
     "uid": os.getuid(), "gid": os.getgid(), "groups": os.getgroups(),
@@ -181,7 +162,7 @@ RESULT = {
     "root_home": attempt(lambda: os.listdir("/root")),
     "kill_parent": attempt(lambda: os.kill(os.getppid(), 0)),
 }
-"""
+""")
 
 
 @pytest.fixture
@@ -357,31 +338,18 @@ def test_as_root_a_stage_cannot_reach_a_neighbour_running_beside_it(sandbox: Loc
         f.write("at %s %d\\n" % (os.path.dirname(sys.argv[1]), os.getpid()))
     time.sleep(30)
     """, name="first")
-    outcomes: list[Any] = []
-    thread = threading.Thread(target=lambda: outcomes.append(sandbox.run_stage(first)))
-    thread.start()
+    running = Background(sandbox, first)
     try:
-        progress = first.stage_dir / "out" / "progress.txt"
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline and "at " not in progress.read_text():
-            time.sleep(0.02)
-        view, pid = progress.read_text().split("at ")[1].split()
-        second = stage_request(work, f"""
-        import errno, os, signal
-        def attempt(func):
-            try:
-                func()
-                return "ok"
-            except OSError as exc:
-                return errno.errorcode[exc.errno]
+        view, pid = running.progress("at ").split("at ")[1].split()
+        second = stage_request(work, trying(f"""
+        import os, signal
         RESULT = {{"list": attempt(lambda: os.listdir({view!r})),
                    "write": attempt(lambda: open({view!r} + "/out/results.bin", "a")),
                    "signal": attempt(lambda: os.kill({pid}, signal.SIGKILL))}}
-        """, name="second")
+        """), name="second")
         outcome = sandbox.run_stage(second)
         assert outcome.status is StageStatus.OK, outcome
         assert results(second)[0]["extra"] == {"list": "EACCES", "write": "EACCES", "signal": "EPERM"}
     finally:
         sandbox.stop_all()
-        thread.join(30)
-    assert outcomes[0].status is StageStatus.CANCELLED  # it was still running, untouched, until stop_all
+    assert running.outcome().status is StageStatus.CANCELLED  # still running, untouched, until stop_all

@@ -192,14 +192,15 @@ def _tmp_parent(uid: int | None) -> Path:
 
 
 def _stale_tmp_folders() -> list[Path]:
-    """Per-stage tmp folders of graders that are gone (their pid is in the name)."""
+    """Per-stage tmp folders and views of graders that are gone (their pid is in the name)."""
     stale = []
     for parent in {Path(tempfile.gettempdir()), Path("/tmp")}:
         with contextlib.suppress(OSError):
             for entry in parent.iterdir():
-                pid = entry.name.removeprefix(TMP_PREFIX).split("-", 1)[0]
-                if entry.name.startswith(TMP_PREFIX) and pid.isdigit() and not pid_alive(int(pid)):
-                    stale.append(entry)
+                for prefix in (TMP_PREFIX, VIEW_PREFIX):
+                    pid = entry.name.removeprefix(prefix).split("-", 1)[0]
+                    if entry.name.startswith(prefix) and pid.isdigit() and not pid_alive(int(pid)):
+                        stale.append(entry)
     return stale
 
 
