@@ -7,6 +7,7 @@ unprivileged uid and may not read or write anything of the grader's but its inpu
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import tempfile
 import threading
@@ -20,7 +21,7 @@ import pytest
 from grader.errors import SandboxError
 from grader.sandbox.base import StageStatus, StopReason
 from grader.sandbox.local import LocalSandbox, running_stages
-from grader.sandbox.users import SandboxUsers, pids_of
+from grader.sandbox.users import SandboxUsers, pids_of, processes
 from tests.sandbox_stubs import LIMITS, Background, out_entries, results, stage_request, stub_harness, trying
 
 as_root = pytest.mark.skipif(os.geteuid() != 0, reason="the local sandbox drops privileges only as root")
@@ -353,3 +354,51 @@ def test_as_root_a_stage_cannot_reach_a_neighbour_running_beside_it(sandbox: Loc
     finally:
         sandbox.stop_all()
     assert running.outcome().status is StageStatus.CANCELLED  # still running, untouched, until stop_all
+
+
+@as_root
+def test_as_root_a_child_in_namespaces_of_its_own_is_killed_too(sandbox: LocalSandbox, work: Path) -> None:
+    """unshare() into a new user and PID namespace does not take a process out of reach."""
+    if shutil.which("unshare") is None:
+        pytest.skip("no unshare(1) here")
+    source = """
+    import os, subprocess, sys, time
+    results = os.path.join(sys.argv[2], "results.bin")
+    loop = "exec 3>>%s; while true; do echo forged >&3; sleep 0.01; done" % results  # an open descriptor
+    child = subprocess.Popen(["unshare", "--user", "--map-root-user", "--pid", "--fork", "sh", "-c", loop],
+                             start_new_session=True)
+    time.sleep(0.5)
+    RESULT = child.poll()  # None: it runs in its own namespaces
+    """
+    request = stage_request(work, source)
+    outcome = sandbox.run_stage(request)
+    assert outcome.status is StageStatus.OK, outcome
+    if results(request)[0]["extra"] is not None:
+        pytest.skip("unprivileged user namespaces are not allowed here")
+    assert sandbox.users is not None
+    assert not [proc for proc in processes() if proc.live and set(proc.uids) & set(sandbox.users.uids)]
+    written = (request.stage_dir / "out" / "results.bin").read_bytes()
+    time.sleep(0.3)
+    assert (request.stage_dir / "out" / "results.bin").read_bytes() == written
+
+
+@as_root
+@pytest.mark.docker
+def test_as_root_processes_of_another_container_with_the_same_uid_are_left_alone() -> None:
+    """A grader on the host must not kill a Gradescope-style container's stages that use the same uid number."""
+    from grader.sandbox.docker_engine import connect, engine_available
+    from grader.sandbox.image import IMAGE_TAG, image_present
+    from grader.sandbox.users import kill_all
+
+    if not engine_available() or not image_present(client := connect(), IMAGE_TAG):
+        pytest.skip("needs a Docker engine and the grading image")
+    uid = 61050
+    container = client.containers.run(IMAGE_TAG, ["sleep", "60"], user=f"{uid}:{uid}", network_mode="none",
+                                      detach=True, labels={"nngrader": "1"})
+    try:
+        container.reload()
+        pid = container.attrs["State"]["Pid"]
+        kill_all(uid)
+        assert pid in [proc.pid for proc in processes() if proc.live]  # its sleep still runs
+    finally:
+        container.remove(force=True)

@@ -10,8 +10,14 @@ on one machine never share a uid; the kernel drops the lock when a grader dies. 
 or a group (NSS) is never used: its owner's processes would be killed.
 
 After a stage `kill_all` sends SIGKILL to every process of the uid (found in /proc by real, effective or
-saved uid, so setsid and double-forked children are included) until none is left, and `remove_files`
-removes what the uid left in the world-writable folders (/tmp, /var/tmp, /dev/shm).
+saved uid, so setsid and double-forked children are included, and those that unshare()d into namespaces of
+their own) until none is left, and `remove_files` removes what the uid left in the world-writable folders
+(/tmp, /var/tmp, /dev/shm). Processes of other containers on the machine that use the same uid number are
+left alone (another PID namespace in the same user namespace: a grader on the host sees them in /proc).
+
+The uid range is per machine, not per container: graders in separate containers on one host (Gradescope
+runs several) count their stages against the same RLIMIT_NPROC per uid. Give each its own range with
+NNGRADER_SANDBOX_UID when they share a host.
 """
 
 from __future__ import annotations
@@ -75,9 +81,29 @@ def processes() -> Iterator[Proc]:
         yield Proc(int(name), uids, live=not (state in (b"Z", b"X") and threads <= 1))
 
 
+def _namespace(pid: int | str, kind: str) -> str:
+    try:
+        return os.readlink(f"/proc/{pid}/ns/{kind}")
+    except OSError:  # gone, or not ours to inspect
+        return ""
+
+
+_OWN_NAMESPACES = (_namespace("self", "pid"), _namespace("self", "user"))
+
+
+def _in_reach(pid: int) -> bool:
+    """Whether a process belongs to this grader's world: in its PID namespace, or in a user namespace of its
+    own making (a stage that unshare()d). A process of another container that happens to use the same uid
+    (same user namespace, another PID namespace) is not ours to kill."""
+    pid_ns, user_ns = _namespace(pid, "pid"), _namespace(pid, "user")
+    if not pid_ns or not user_ns:
+        return True
+    return pid_ns == _OWN_NAMESPACES[0] or user_ns != _OWN_NAMESPACES[1]
+
+
 def pids_of(uid: int) -> list[int]:
-    """Live processes running with `uid` as their real, effective or saved uid."""
-    return [proc.pid for proc in processes() if proc.live and uid in proc.uids[:3]]
+    """Live processes of this grader's world running with `uid` as their real, effective or saved uid."""
+    return [proc.pid for proc in processes() if proc.live and uid in proc.uids[:3] and _in_reach(proc.pid)]
 
 
 def kill_all(uid: int, timeout_s: float = KILL_TIMEOUT_S) -> int:
@@ -274,7 +300,8 @@ class SandboxUsers:
                 fd = self._try_lock(folder, uid)
                 if fd is not None:
                     held[uid] = fd
-            found = {uid for proc in processes() if proc.live for uid in proc.uids[:3] if uid in held}
+            found = {uid for proc in processes() if proc.live for uid in proc.uids[:3] if uid in held
+                     and _in_reach(proc.pid)}
             killed = sum(kill_all(uid) > 0 for uid in sorted(found))
             return killed + remove_files(set(held))
         finally:
