@@ -36,7 +36,7 @@ from grader.sandbox.base import (
 from grader.sandbox.docker_containers import (
     container_settings,
     image_user,
-    prepare_stage_dir,
+    ready_for_container,
     stage_command,
     stage_mounts,
 )
@@ -96,7 +96,7 @@ class DockerSandbox:
     def run_stage(self, request: StageRequest, cancel: threading.Event | None = None,
                   watch: Watch | None = None) -> StageOutcome:
         start = time.perf_counter()
-        prepare_stage_dir(request, self.harness, self.user)
+        ready_for_container(request, self.harness, self.user)
         settings = container_settings(request.limits, image=self.image_id, user=self.user,
                                       command=stage_command(request.data_dir is not None),
                                       mounts=stage_mounts(request, self.harness), stage=request.stage)

@@ -53,7 +53,7 @@ def _uid_gid(user: str) -> tuple[int, int]:
     return (int(uid) if uid.isdigit() else -1, int(gid) if gid.isdigit() else -1)
 
 
-def prepare_stage_dir(request: StageRequest, harness: Path, user: str = SANDBOX_USER) -> None:
+def ready_for_container(request: StageRequest, harness: Path, user: str = SANDBOX_USER) -> None:
     """Check the stage folder's layout and make its inputs read-only and readable by the container's user.
 
     Refuses symlinked or missing stage paths, an unreadable harness, and a data folder that holds the hidden
