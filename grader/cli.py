@@ -160,17 +160,8 @@ def private_tempdir() -> Iterator[Path]:
 
 def stop_stages(box: Any) -> None:
     """Stop whatever the sandbox still runs for this process (containers, local process groups)."""
-    stop_all = getattr(box, "stop_all", None)
-    if callable(stop_all):
-        with contextlib.suppress(Exception):
-            stop_all()
-        return
-    from grader.batch import runner  # the batch's own clean-up, until every Sandbox has stop_all()
-
     with contextlib.suppress(Exception):
-        runner._kill_running_stages(box)
-        if box.name == "docker":
-            runner._own_containers(box, remove=True)
+        box.stop_all()
 
 
 def run_interruptibly(work: Callable[[threading.Event], Report], box: Any) -> Report:
@@ -476,9 +467,9 @@ def doctor(data_dir: Path | None) -> None:
     Example:
       nngrader doctor
     """
-    from grader.sandbox import image as images
+    from grader.doctor import doctor as check_environment
 
-    items = images.doctor(data_dir)
+    items = check_environment(data_dir)
     for item in items:
         mark = click.style("ok  ", fg="green") if item.ok else click.style("FAIL", fg="red")
         click.echo(f"{mark} {item.name}: {item.detail}")

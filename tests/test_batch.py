@@ -28,6 +28,7 @@ from grader.batch import runner as runner_module
 from grader.batch.discover import classroom_students, discover, student_id
 from grader.cli import main
 from grader.models import Report
+from grader.sandbox.local import running_stages
 from tests.conftest import REFERENCE, ROOT, STARTER
 
 discover_module = importlib.import_module("grader.batch.discover")  # `grader.batch.discover` is the function
@@ -390,7 +391,7 @@ def test_interrupt_keeps_what_is_done_and_exits_130(tmp_path: Path, mnist_data: 
     assert result.exit_code == 130, result.output
     assert "interrupted: 1/4 submissions" in result.stdout
     assert len(read_csv(out / "grades.csv")) == 1 and len(list((out / "reports").glob("*.json"))) == 1
-    assert not list(runner_module._harness_children())
+    assert not running_stages()  # no local stage of this process is left
 
 
 @pytest.mark.mnist

@@ -1,7 +1,8 @@
 """The Docker sandbox against hostile submissions, with real containers.
 
 Needs a running engine and the grading image (`nngrader image build --offline`): skipped when they are
-missing, except in CI (CI=true) where that is a failure.
+missing, except in CI (CI=true) where that is a failure. Stages run a stub harness (tests/sandbox_stubs.py):
+these tests are about the sandbox, not about what the real harness records.
 """
 
 from __future__ import annotations
@@ -18,16 +19,14 @@ from typing import Any
 
 import numpy as np
 import pytest
-from grader.sandbox.results import UntrustedDataError, read_log, read_meta
 
 from grader.errors import SandboxError
 from grader.sandbox import docker as sandbox_docker
-from grader.sandbox.base import SandboxLimits, StageRequest, StageStatus
+from grader.sandbox.base import SandboxLimits, StageRequest, StageStatus, StopReason
 from grader.sandbox.docker import DockerSandbox, connect, engine_available, owner_label, sweep_leftovers
+from grader.sandbox.docker_containers import container_settings
 from grader.sandbox.image import BASE_TAG, IMAGE_TAG, build_offline, image_present
-
-LIMITS = SandboxLimits(timeout_s=10, memory_mb=256, cpus=1, pids=64, file_mb=4, output_kb=64)
-PARAMS = ["W1", "b1", "W2", "b2"]
+from tests.sandbox_stubs import LIMITS, Background, out_entries, results, stage_request, stub_harness, trying
 
 TRIVIAL = """
 import numpy as np
@@ -69,8 +68,9 @@ def docker_client() -> Iterator[Any]:
 
 
 @pytest.fixture(scope="module")
-def docker_sandbox(docker_client: Any) -> DockerSandbox:
-    """The sandbox on the grading image; builds the image when only the (offline) base is missing."""
+def docker_sandbox(docker_client: Any, tmp_path_factory: pytest.TempPathFactory) -> DockerSandbox:
+    """The sandbox on the grading image, running the stub harness; builds the image when only the
+    (offline) base is missing."""
     if not image_present(docker_client, IMAGE_TAG):
         if not image_present(docker_client, BASE_TAG):
             _missing(f"grading image {IMAGE_TAG} missing: run `nngrader image build --offline`")
@@ -78,7 +78,7 @@ def docker_sandbox(docker_client: Any) -> DockerSandbox:
             build_offline(docker_client)
         except SandboxError as exc:
             _missing(f"could not build {IMAGE_TAG}: {exc}")
-    return DockerSandbox(docker_client)
+    return DockerSandbox(docker_client, harness=stub_harness(tmp_path_factory.mktemp("harness")))
 
 
 @pytest.fixture(autouse=True)
@@ -93,24 +93,13 @@ def no_leftover_containers(request: pytest.FixtureRequest) -> Iterator[None]:
 
 
 def make_stage(tmp_path: Path, source: str, stage: str = "load", data_dir: Path | None = None,
-               limits: SandboxLimits = LIMITS, **request: Any) -> StageRequest:
-    stage_dir = tmp_path / "stage"
-    (stage_dir / "in").mkdir(parents=True)
-    (stage_dir / "out").mkdir()
-    payload = {"stage": stage, "class_name": "SimpleNN", "param_names": PARAMS, "seed": 1,
-               "momentum_steps": 6, "epochs": 1, "train_samples": None, **request}
-    (stage_dir / "in" / "request.json").write_text(json.dumps(payload))
-    (stage_dir / "submission.py").write_text(textwrap.dedent(source))
-    return StageRequest(stage=stage, stage_dir=stage_dir, data_dir=data_dir, limits=limits)
+               limits: SandboxLimits = LIMITS) -> StageRequest:
+    return stage_request(tmp_path, source, stage=stage, data_dir=data_dir, limits=limits)
 
 
 def with_class(source: str) -> str:
     """The hostile snippet followed by a working SimpleNN, so the load stage itself succeeds."""
     return textwrap.dedent(source) + TRIVIAL
-
-
-def stdout_of(request: StageRequest) -> str:
-    return read_log(request.stage_dir / "out", "stdout.log", 64 * 1024)
 
 
 # --------------------------------------------------------------------------- engine and image
@@ -171,10 +160,9 @@ def test_load_stage_ok(docker_sandbox: DockerSandbox, tmp_path: Path) -> None:
     assert outcome.status is StageStatus.OK, outcome
     assert outcome.exit_code == 0
     assert 0 < outcome.sandbox_s < outcome.duration_s
-    meta = read_meta(outcome.out_dir, "load")
-    assert meta.ok and meta.class_name == "SimpleNN"
-    assert meta.params["W1"] == {"shape": [784, 64], "type": "ndarray"}
-    assert "hello from the sandbox" in stdout_of(request)
+    assert results(request) == [{"stage": "load", "uid": 1000, "data": None, "extra": None}]
+    assert outcome.stdout == "hello from the sandbox\n" and outcome.stdout_bytes == 23
+    assert out_entries(request) == ["progress.txt", "results.bin"]
 
 
 @pytest.mark.docker
@@ -192,13 +180,11 @@ try:
 except OSError as exc:
     print("data:", type(exc).__name__)
 """
-    request = make_stage(tmp_path, source, stage="train", data_dir=data, train_samples=50)
-    np.save(request.stage_dir / "in" / "loss_idx.npy", np.arange(10))
+    request = make_stage(tmp_path, source, stage="train", data_dir=data)
     outcome = docker_sandbox.run_stage(request)
-    assert outcome.status is StageStatus.OK, (outcome, read_log(outcome.out_dir, "stderr.log", 4096))
-    assert read_meta(outcome.out_dir, "train").losses == [0.5]
-    assert read_meta(outcome.out_dir, "test").arrays
-    assert "data: OSError" in stdout_of(request)
+    assert outcome.status is StageStatus.OK, outcome
+    assert results(request)[0]["data"] == ["test_images.npy", "train_images.npy", "train_labels.npy"]
+    assert "data: OSError" in outcome.stdout
     assert not (data / "planted.txt").exists()
 
 
@@ -234,6 +220,8 @@ def test_confinement_seen_from_inside(docker_sandbox: DockerSandbox, tmp_path: P
     attempt("write_root", lambda: open("/x", "w"))
     attempt("write_in", lambda: open("/in/x", "w"))
     attempt("write_submission", lambda: open("/sub/submission.py", "a"))
+    attempt("write_sub", lambda: os.makedirs("/sub/cache"))
+    attempt("write_out", lambda: open("/out/extra.txt", "w"))
     attempt("write_harness", lambda: open("/harness/harness.py", "a"))
     attempt("write_tmp", lambda: open("/tmp/x", "w").write("hi"))
     def run_from_tmp():
@@ -257,8 +245,8 @@ def test_confinement_seen_from_inside(docker_sandbox: DockerSandbox, tmp_path: P
     """
     request = make_stage(tmp_path, with_class(source))
     outcome = docker_sandbox.run_stage(request)
-    assert outcome.status is StageStatus.OK, (outcome, read_log(outcome.out_dir, "stderr.log", 4096))
-    line = next(x for x in stdout_of(request).splitlines() if x.startswith("CONFINEMENT "))
+    assert outcome.status is StageStatus.OK, outcome
+    line = next(x for x in outcome.stdout.splitlines() if x.startswith("CONFINEMENT "))
     seen = json.loads(line.removeprefix("CONFINEMENT "))
     assert (seen["uid"], seen["gid"], seen["groups"]) == (1000, 1000, [1000])
     assert seen["id"].startswith("uid=1000(student) gid=1000(student)")
@@ -266,12 +254,13 @@ def test_confinement_seen_from_inside(docker_sandbox: DockerSandbox, tmp_path: P
     assert seen["NoNewPrivs"] == "1"
     assert seen["Seccomp"] == "2"  # the engine's default seccomp filter is on
     assert seen["write_usr"] == seen["write_root"] == "EROFS"
-    for path in ("write_in", "write_submission", "write_harness"):
+    for path in ("write_in", "write_submission", "write_sub", "write_harness", "write_out"):
         assert seen[path] in ("EROFS", "EACCES"), path
     mounts = seen["mounts"]
-    for path in ("/", "/in", "/sub/submission.py", "/harness/harness.py"):
+    for path in ("/", "/in", "/sub", "/harness/harness.py"):
         assert "ro" in mounts[path], (path, mounts[path])
-    assert "rw" in mounts["/out"]
+    assert "/out" not in mounts  # a folder of the read-only root
+    assert "rw" in mounts["/out/results.bin"] and "rw" in mounts["/out/progress.txt"]
     assert {"rw", "nosuid", "nodev", "noexec"} <= set(mounts["/tmp"])
     assert "/data" not in mounts
     assert seen["write_tmp"] == "ok"
@@ -336,11 +325,28 @@ def test_memory_hog_is_memory(docker_sandbox: DockerSandbox, tmp_path: Path, sou
 
 
 @pytest.mark.docker
-def test_stdout_flood_is_output_limit(docker_sandbox: DockerSandbox, tmp_path: Path) -> None:
-    request = make_stage(tmp_path, "while True:\n    print('x' * 1000)\n")
+def test_printing_200_mb_is_truncated_not_fatal(docker_sandbox: DockerSandbox, tmp_path: Path) -> None:
+    source = """
+    import sys
+    line = "x" * 1023 + "\\n"
+    print("first line")
+    for _ in range(200 * 1024):
+        sys.stdout.write(line)
+    sys.stderr.write("e" * 3_000_000)
+    print("last line")
+    RESULT = "still here"
+    """
+    request = make_stage(tmp_path, source, limits=LIMITS.model_copy(update={"timeout_s": 120}))
     outcome = docker_sandbox.run_stage(request)
-    assert outcome.status is StageStatus.OUTPUT_LIMIT, outcome
-    assert (outcome.out_dir / "stdout.log").stat().st_size == LIMITS.file_mb * 2**20
+    assert outcome.status is StageStatus.OK, outcome
+    assert results(request)[0]["extra"] == "still here"  # the stage's results stand
+    assert outcome.stdout_bytes == 200 * 2**20 + len("first line\nlast line\n")
+    assert outcome.stderr_bytes == 3_000_000
+    assert outcome.stdout.startswith("first line\nxxx") and outcome.stdout.endswith("xxx\nlast line\n")
+    dropped = outcome.stdout_bytes - LIMITS.output_kb * 1024
+    assert f"[... {dropped} bytes dropped ...]" in outcome.stdout
+    assert len(outcome.stdout) < LIMITS.output_kb * 1024 + 100
+    assert out_entries(request) == ["progress.txt", "results.bin"]
 
 
 @pytest.mark.docker
@@ -359,7 +365,7 @@ def test_tmp_is_capped(docker_sandbox: DockerSandbox, tmp_path: Path) -> None:
     outcome = docker_sandbox.run_stage(request)
     assert outcome.status is StageStatus.OK, outcome
     # fsize (EFBIG, Python ignores SIGXFSZ) and the tmpfs size (ENOSPC) are both 8 MB
-    assert any(f"tmp: {code}" in stdout_of(request) for code in ("EFBIG", "ENOSPC"))
+    assert any(f"tmp: {code}" in outcome.stdout for code in ("EFBIG", "ENOSPC"))
 
 
 @pytest.mark.docker
@@ -384,7 +390,7 @@ def test_fork_bomb_is_contained(docker_sandbox: DockerSandbox, tmp_path: Path) -
     outcome = docker_sandbox.run_stage(request)
     assert outcome.status in (StageStatus.OK, StageStatus.TIMEOUT), outcome
     if outcome.status is StageStatus.OK:
-        failures = int(stdout_of(request).split("fork failures:")[1].split()[0])
+        failures = int(outcome.stdout.split("fork failures:")[1].split()[0])
         assert failures > 0  # the pids limit bit
     # the host is fine
     assert subprocess.run(["true"], timeout=10).returncode == 0
@@ -408,7 +414,7 @@ def test_no_network(docker_sandbox: DockerSandbox, tmp_path: Path) -> None:
     request = make_stage(tmp_path, with_class(source))
     outcome = docker_sandbox.run_stage(request)
     assert outcome.status is StageStatus.OK, outcome
-    out = stdout_of(request)
+    out = outcome.stdout
     assert "connect: " in out and "connect: ok" not in out
     assert "resolve: gaierror" in out
 
@@ -431,55 +437,99 @@ def test_no_host_secrets(docker_sandbox: DockerSandbox, tmp_path: Path,
     request = make_stage(tmp_path, with_class(source))
     outcome = docker_sandbox.run_stage(request)
     assert outcome.status is StageStatus.OK, outcome
-    out = stdout_of(request)
+    out = outcome.stdout
     assert secret not in out
     env = json.loads(next(x for x in out.splitlines() if x.startswith("ENV ")).removeprefix("ENV "))
-    allowed = {"PATH", "HOME", "HOSTNAME", "PWD", "LANG", "LC_CTYPE",
+    allowed = {"PATH", "HOME", "TMPDIR", "HOSTNAME", "PWD", "LANG", "LC_CTYPE",
                "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"}
     assert set(env) <= allowed, set(env) - allowed
     assert env["HOME"] == "/tmp"
 
 
 @pytest.mark.docker
-def test_planted_symlink_is_refused_by_the_host(docker_sandbox: DockerSandbox, tmp_path: Path) -> None:
-    source = """
-    import atexit, os
-
-    def plant():  # after the harness wrote load.json and done.txt
-        os.remove("/out/load.json")
-        os.symlink("/etc/passwd", "/out/load.json")
-        os.remove("/out/stdout.log")
-        os.symlink("/etc/shadow", "/out/stdout.log")
-
-    atexit.register(plant)
-    """
-    request = make_stage(tmp_path, with_class(source))
+def test_a_stage_cannot_create_anything_in_out_or_grow_its_files_past_the_limit(
+        docker_sandbox: DockerSandbox, tmp_path: Path) -> None:
+    source = trying("""
+    import os
+    def grow():
+        with open("/out/progress.txt", "ab") as f:
+            for _ in range(64):
+                f.write(b"p" * 2**20)
+    tried = {"file": attempt(lambda: open("/out/load.json", "w")),
+             "folder": attempt(lambda: os.makedirs("/out/a/b/c")),
+             "link": attempt(lambda: os.symlink("/etc/passwd", "/out/stdout.log")),
+             "replace": attempt(lambda: os.rename("/tmp", "/out/results.bin")),
+             "remove": attempt(lambda: os.remove("/out/results.bin")),
+             "grow": attempt(grow)}
+    tried["grown_to"] = os.path.getsize("/out/progress.txt")
+    open("/out/progress.txt", "w").close()  # truncating its own progress is allowed: only it loses by it
+    RESULT = tried
+    """)
+    request = make_stage(tmp_path, source)
     outcome = docker_sandbox.run_stage(request)
     assert outcome.status is StageStatus.OK, outcome
-    assert (outcome.out_dir / "load.json").is_symlink()
-    with pytest.raises(UntrustedDataError):
-        read_meta(outcome.out_dir, "load")
-    assert read_log(outcome.out_dir, "stdout.log", 4096) == ""
+    tried = results(request)[0]["extra"]
+    assert {tried[label] for label in ("file", "folder", "link")} <= {"EROFS", "EACCES"}, tried
+    assert tried["replace"] in ("EBUSY", "EROFS", "EXDEV") and tried["remove"] in ("EBUSY", "EROFS"), tried
+    assert tried["grow"] == "EFBIG"  # RLIMIT_FSIZE: Python ignores SIGXFSZ and gets EFBIG
+    assert out_entries(request) == ["progress.txt", "results.bin"]
+    assert tried["grown_to"] == LIMITS.file_mb * 2**20
+    out = request.stage_dir / "out"
+    assert all(not path.is_symlink() and path.is_file() for path in out.iterdir())
 
 
 @pytest.mark.docker
-def test_interrupt_still_removes_the_container(docker_sandbox: DockerSandbox, tmp_path: Path,
-                                                monkeypatch: pytest.MonkeyPatch) -> None:
-    import docker.models.containers
+def test_done_mark_decides_ok_and_its_absence_exited_early(docker_sandbox: DockerSandbox, tmp_path: Path) -> None:
+    finished = docker_sandbox.run_stage(make_stage(tmp_path / "a", "EXIT_CODE = 3\n"))
+    assert finished.status is StageStatus.OK and finished.exit_code == 3, finished
+    quit_early = docker_sandbox.run_stage(make_stage(tmp_path / "b", "import sys\nsys.exit(0)\n"))
+    assert quit_early.status is StageStatus.EXITED, quit_early
 
-    def interrupted_wait(self: Any, **kwargs: Any) -> None:
-        raise KeyboardInterrupt
 
-    monkeypatch.setattr(docker.models.containers.Container, "wait", interrupted_wait)
+@pytest.mark.docker
+def test_watch_stops_a_stalled_stage(docker_sandbox: DockerSandbox, tmp_path: Path) -> None:
+    request = make_stage(tmp_path, "import time\nprint('training', flush=True)\ntime.sleep(60)\n")
+    reason = StopReason(code="stalled", message="no progress for 1 s")
+    polls: list[float] = []
+
+    def watch() -> StopReason | None:
+        polls.append(time.monotonic())
+        return reason if len(polls) >= 3 else None
+
+    outcome = docker_sandbox.run_stage(request, watch=watch)
+    assert outcome.status is StageStatus.STOPPED, outcome
+    assert outcome.stop == reason and outcome.message == reason.message
+    assert outcome.stdout == "training\n"
+    assert len(polls) == 3
+
+
+@pytest.mark.docker
+def test_stop_all_kills_the_running_stages(docker_sandbox: DockerSandbox, tmp_path: Path) -> None:
+    stage = Background(docker_sandbox, make_stage(tmp_path, "import time\ntime.sleep(60)\n"))
+    stage.progress()
+    docker_sandbox.stop_all()
+    assert stage.outcome().status is StageStatus.CANCELLED
+
+
+def test_stage_containers_keep_no_logs() -> None:
+    settings = container_settings(LIMITS, image="x", user="1000:1000", command=["true"], mounts=[], stage="load")
+    assert settings["log_config"].type == "none"  # output goes through the attach stream only
+
+
+@pytest.mark.docker
+def test_interrupt_still_removes_the_container(docker_sandbox: DockerSandbox, tmp_path: Path) -> None:
+    def interrupted() -> StopReason | None:
+        raise KeyboardInterrupt  # what Ctrl-C raises in the waiting thread
+
     with pytest.raises(KeyboardInterrupt):
-        docker_sandbox.run_stage(make_stage(tmp_path, "import time\ntime.sleep(60)\n"))
+        docker_sandbox.run_stage(make_stage(tmp_path, "import time\ntime.sleep(60)\n"), watch=interrupted)
     # no_leftover_containers checks that the container is gone
 
 
 @pytest.mark.docker
-def test_watchdog_kills_when_wait_ignores_its_timeout(docker_sandbox: DockerSandbox, tmp_path: Path,
-                                                      monkeypatch: pytest.MonkeyPatch) -> None:
-    """docker-py #2964: wait(timeout) may block past its timeout; the host-side watchdog still kills."""
+def test_time_limit_holds_when_wait_ignores_its_timeout(docker_sandbox: DockerSandbox, tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """docker-py #2964: wait(timeout) may block past its timeout; the deadline does not depend on it."""
     import docker.models.containers
 
     original = docker.models.containers.Container.wait
@@ -492,4 +542,4 @@ def test_watchdog_kills_when_wait_ignores_its_timeout(docker_sandbox: DockerSand
     start = time.perf_counter()
     outcome = docker_sandbox.run_stage(make_stage(tmp_path, "while True:\n    pass\n", limits=limits))
     assert outcome.status is StageStatus.TIMEOUT, outcome
-    assert time.perf_counter() - start < 2.0 + sandbox_docker.WATCHDOG_GRACE_S + 6
+    assert time.perf_counter() - start < 2.0 + 8

@@ -45,10 +45,9 @@ from grader.batch.roster import Roster, RosterMatch, match_roster, read_roster
 from grader.batch.summary import render_summary
 from grader.data import mnist
 from grader.errors import GraderError, SandboxError
-from grader.harness import HARNESS_PATH
 from grader.models import Note, ProgressEvent, Report
 from grader.rubric import LoadedRubric, load_rubric
-from grader.sandbox.base import Sandbox, StageOutcome, StageRequest
+from grader.sandbox.base import DoctorItem, Sandbox, StageOutcome, StageRequest, Watch
 from grader.sandbox.select import select_sandbox
 
 STOP_TIMEOUT_S = 30.0  # how long Ctrl-C waits for running gradings to wind down
@@ -107,10 +106,20 @@ class _CancellableSandbox:
     def describe(self) -> str | None:
         return self.inner.describe()
 
-    def run_stage(self, request: StageRequest, cancel: threading.Event | None = None) -> StageOutcome:
+    def run_stage(self, request: StageRequest, cancel: threading.Event | None = None,
+                  watch: Watch | None = None) -> StageOutcome:
         if self.cancel.is_set():
             raise BatchCancelled
-        return self.inner.run_stage(request, cancel or self.cancel)
+        return self.inner.run_stage(request, cancel or self.cancel, watch)
+
+    def stop_all(self) -> None:
+        self.inner.stop_all()
+
+    def sweep(self) -> int:
+        return self.inner.sweep()
+
+    def doctor(self) -> list[DoctorItem]:
+        return self.inner.doctor()
 
 
 class _Running:
@@ -301,51 +310,9 @@ class _Tally:
                                  eta_s=eta))
 
 
-def _harness_children() -> Iterator[int]:
-    """PIDs of this process's children running the harness (local sandbox stages)."""
-    me, marker = os.getpid(), str(HARNESS_PATH).encode()
-    for entry in Path("/proc").iterdir() if Path("/proc").is_dir() else ():
-        if not entry.name.isdigit():
-            continue
-        try:
-            ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            if ppid == me and marker in (entry / "cmdline").read_bytes():
-                yield int(entry.name)
-        except (OSError, IndexError, ValueError):  # the process ended while we looked
-            continue
-
-
 def _kill_running_stages(sandbox: Sandbox) -> None:
-    """Stop every stage the batch has running: local process groups, or this process's containers."""
-    for pid in _harness_children():
-        with contextlib.suppress(OSError):
-            os.killpg(pid, signal.SIGKILL)  # each stage is a session leader: its group is the whole stage
-    if sandbox.name == "docker":
-        _own_containers(sandbox, remove=False)
-
-
-def _own_containers(sandbox: Sandbox, *, remove: bool) -> None:
-    """Kill (remove=False) or force-remove the nngrader containers this process started.
-
-    Killing lets each grading thread remove its own container as usual; removing is the final sweep.
-    docker.sweep_leftovers spares containers whose owner is alive, and the interrupted batch is alive,
-    so ours are found by the owner label. Imported lazily: the local sandbox needs no Docker.
-    """
-    try:
-        from grader.sandbox import docker as docker_sandbox
-
-        client = getattr(sandbox, "client", None) or docker_sandbox.connect()
-        labels = [f"{docker_sandbox.LABEL}=1", f"{docker_sandbox.OWNER_LABEL}={docker_sandbox.owner_label()}"]
-        for container in client.containers.list(all=True, filters={"label": labels}, ignore_removed=True):
-            with contextlib.suppress(Exception):  # it exited or was removed meanwhile
-                if remove:
-                    container.remove(force=True)
-                else:
-                    container.kill()
-        if remove:
-            docker_sandbox.sweep_leftovers(client)
-    except Exception:  # noqa: BLE001 - no module, no engine: nothing left that we could stop
-        pass
+    """Stop every stage the batch has running; the sandbox knows its own (process groups, uids, containers)."""
+    sandbox.stop_all()
 
 
 @contextlib.contextmanager
@@ -388,9 +355,10 @@ def _wind_down(futures: list[Future[StudentRecord | None]], ctx: _Context) -> No
         if not running:
             break
         _kill_running_stages(inner)
-        wait(running, timeout=0.5 if inner.name == "docker" else 0.1)
-    if inner.name == "docker":
-        _own_containers(inner, remove=True)  # whatever happened above, no container outlives the batch
+        wait(running, timeout=0.25)
+    _kill_running_stages(inner)  # whatever happened above, nothing of ours keeps running
+    with contextlib.suppress(GraderError):  # an engine gone meanwhile: the next grader's sweep removes it
+        inner.sweep()
 
 
 def _run_pool(todo: list[tuple[Submission, CacheKey]], ctx: _Context, jobs: int,

@@ -1,4 +1,4 @@
-"""The grading image: names, offline/online builds, presence, and `doctor` (the environment check).
+"""The grading image: names, offline/online builds, presence.
 
 Offline build (no registry needed, only a Debian mirror, or nothing at all when a root filesystem is
 given): debootstrap a minbase bookworm with python3 + python3-numpy + libopenblas0-pthread,
@@ -13,7 +13,7 @@ CLI wiring (the lead's `grader/cli.py`):
     nngrader image build [--offline | --online] [--mirror URL] [--rootfs DIR] [--force]
         -> build_offline(client, mirror, rootfs, force=...) / build_online(client, force=...)
            with client = docker_client() ; prints BuildInfo
-    nngrader doctor [--data-dir DIR]   -> doctor(data_dir) ; print items, exit 1 if any not ok
+(`nngrader doctor` lives in grader/doctor.py.)
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ from pydantic import Field
 
 from grader.errors import SandboxError
 from grader.models import StrictModel
+from grader.sandbox.docker_engine import connect
 
 
 def grader_version() -> str:
@@ -60,12 +61,6 @@ DEBIAN_PACKAGES = ("python3", "python3-numpy", "libopenblas0-pthread")
 DEFAULT_MIRROR = "http://deb.debian.org/debian"
 # Left out of the imported base: downloaded .debs and apt lists (about 100 MB, useless at runtime).
 _ROOTFS_EXCLUDES = ("./var/cache/apt/archives/*.deb", "./var/lib/apt/lists/*", "./var/cache/apt/*.bin")
-_ENGINE_FIX = ("start the Docker engine (e.g. `sudo systemctl start docker`), or grade with "
-               "`--sandbox local` (NOT isolated: trusted code only)")
-_CONFINEMENT_FIX = ("the engine does not apply the sandbox's restrictions: check its security options "
-                    "(seccomp/AppArmor, cgroups); do not grade untrusted code until this passes")
-_BUILD_FIX = "run `nngrader image build --offline` (or `--online` where Docker Hub and PyPI are reachable)"
-
 
 class BuildInfo(StrictModel):
     """What `nngrader image build` did."""
@@ -77,15 +72,6 @@ class BuildInfo(StrictModel):
     steps: dict[str, float] = Field(
         default_factory=dict, description="Seconds per step: debootstrap, import, build."
     )
-
-
-class DoctorItem(StrictModel):
-    """One line of `nngrader doctor`."""
-
-    name: str = Field(description="What was checked, e.g. 'docker engine'.")
-    ok: bool
-    detail: str = Field(default="", description="What was found.")
-    fix: str = Field(default="", description="What to do when not ok (empty when ok).")
 
 
 # --------------------------------------------------------------------------- presence
@@ -107,8 +93,6 @@ def image_present(client: Any, tag: str = IMAGE_TAG) -> bool:
 
 def docker_client(timeout: int = 60) -> Any:
     """A Docker client from the environment (DOCKER_HOST, ...), pinged; SandboxError when unreachable."""
-    from grader.sandbox.docker import connect
-
     return connect(timeout=timeout)
 
 
@@ -250,65 +234,3 @@ def build_online(client: Any, *, force: bool = False, tag: str = IMAGE_TAG) -> B
     image_id = _build(client, "Dockerfile.online", tag, {"GRADER_VERSION": GRADER_VERSION}, network=True)
     seconds = time.perf_counter() - start
     return BuildInfo(tag=tag, seconds=seconds, method="online", image_id=image_id, steps={"build": seconds})
-
-
-# --------------------------------------------------------------------------- doctor
-
-
-def doctor(data_dir: Path | None = None) -> list[DoctorItem]:
-    """Check what grading needs: Docker engine, grading image, sandbox confinement, MNIST data.
-
-    Never raises for a failed check: each item says what is wrong and how to fix it.
-    """
-    from grader.sandbox import docker as sandbox_docker
-
-    items: list[DoctorItem] = []
-    client: Any = None
-    try:
-        client = sandbox_docker.connect(timeout=10)
-        version = client.version().get("Version", "?")
-        items.append(DoctorItem(name="docker engine", ok=True, detail=f"Docker {version} answers"))
-    except SandboxError as exc:
-        items.append(DoctorItem(name="docker engine", ok=False, detail=str(exc), fix=_ENGINE_FIX))
-    if client is not None:
-        try:
-            present = image_present(client, IMAGE_TAG)
-        except SandboxError as exc:
-            present = False
-            items.append(DoctorItem(name="grading image", ok=False, detail=str(exc), fix=_BUILD_FIX))
-        else:
-            if present:
-                image = client.images.get(IMAGE_TAG)
-                size = image.attrs.get("Size", 0) / 2**20
-                items.append(DoctorItem(name="grading image", ok=True,
-                                        detail=f"{IMAGE_TAG} ({str(image.id)[:19]}, {size:.0f} MB)"))
-            else:
-                items.append(DoctorItem(name="grading image", ok=False, detail=f"{IMAGE_TAG} is missing",
-                                        fix=_BUILD_FIX))
-        if present:
-            try:
-                problems = sandbox_docker.self_test(client)
-            except SandboxError as exc:
-                problems = [str(exc)]
-            items.append(DoctorItem(
-                name="sandbox confinement", ok=not problems,
-                detail="non-root, no capabilities, no network, read-only root" if not problems
-                else "; ".join(problems),
-                fix="" if not problems else _CONFINEMENT_FIX))
-    items.append(_data_item(data_dir))
-    return items
-
-
-def _data_item(data_dir: Path | None) -> DoctorItem:
-    try:
-        from grader.data import mnist
-    except ImportError as exc:  # the data module is optional for this check
-        return DoctorItem(name="MNIST data", ok=False, detail=f"grader.data.mnist is unavailable ({exc})",
-                          fix="reinstall nngrader")
-    try:
-        directory = mnist.resolve_data_dir(data_dir)
-        mnist.verify(directory)
-    except Exception as exc:  # DataError carries its own fix; anything else is reported, not raised
-        return DoctorItem(name="MNIST data", ok=False, detail=str(exc),
-                          fix="run `nngrader data fetch` (or pass --data-dir / set NNGRADER_DATA_DIR)")
-    return DoctorItem(name="MNIST data", ok=True, detail=f"four files verified in {directory}")
