@@ -25,7 +25,7 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 BASE_FILES = {"reference": ROOT / "reference_solution" / "simple_nn.py", "starter": ROOT / "starter" / "simple_nn.py"}
 EDITS = ("source", "prelude", "method", "insert", "replace", "append")
-KEYS = {"description", "base", "expect", "note", *EDITS}
+KEYS = {"description", "base", "expect", *EDITS}
 PLACEHOLDER = re.compile(r"\$\{(\w+)\}")
 
 
