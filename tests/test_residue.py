@@ -21,6 +21,18 @@ MACHINE_PATH = re.compile(r"(?<![\w.~-])/(?:work|root|home/[\w.-]+|Users/[\w.-]+
 MAX_BYTES = 200 * 1024
 
 
+def absolute(*parts: str) -> str:
+    """An absolute path built from parts, so that this file does not hold the paths it looks for."""
+    return "/" + "/".join(parts)
+
+
+# Paths inside a container image, not of any machine: (file, the exact text), each with its reason.
+CONTAINER_PATHS = {
+    # The Gradescope attack searches the autograder image, where the grader runs as root.
+    ("tests/test_gradescope_e2e.py", absolute("root", ".cache", "**", "*labels*")),
+}
+
+
 def tracked_files() -> list[Path]:
     """Every file git tracks in this checkout that exists in the working tree."""
     if shutil.which("git") is None or not (ROOT / ".git").exists():
@@ -33,9 +45,12 @@ def tracked_files() -> list[Path]:
 def test_no_tracked_file_names_a_machine_path() -> None:
     found = []
     for path in tracked_files():
+        name = path.relative_to(ROOT).as_posix()
         for number, line in enumerate(path.read_bytes().decode(errors="replace").splitlines(), 1):
+            for allowed in (text for where, text in CONTAINER_PATHS if where == name):
+                line = line.replace(allowed, "")
             if MACHINE_PATH.search(line):
-                found.append(f"{path.relative_to(ROOT)}:{number}: {line.strip()[:120]}")
+                found.append(f"{name}:{number}: {line.strip()[:120]}")
     assert found == [], "absolute machine paths (use a path relative to the checkout or an environment " \
                         "variable):\n" + "\n".join(found)
 
@@ -44,11 +59,6 @@ def test_no_tracked_file_is_over_200_kb() -> None:
     bulky = [f"{path.relative_to(ROOT)}: {path.stat().st_size // 1024} KB" for path in tracked_files()
              if path.stat().st_size > MAX_BYTES]
     assert bulky == [], "files over 200 KB (raw data belongs in a gitignored folder):\n" + "\n".join(bulky)
-
-
-def absolute(*parts: str) -> str:
-    """An absolute path built from parts, so that this file does not hold the paths it looks for."""
-    return "/" + "/".join(parts)
 
 
 @pytest.mark.parametrize("text", [absolute("work", "shared", "data", "mnist"), f"'{absolute('root', '.cache')}'",
