@@ -19,9 +19,56 @@ from rich.console import Console
 REPO = Path(__file__).resolve().parent.parent
 REFERENCE = REPO / "reference_solution" / "simple_nn.py"
 BARE_TRAIN = Path(__file__).resolve().parent / "bare_train.py"
+RAW = REPO / "benchmarks" / "raw"  # every measurement, as measured: gitignored
+SUMMARIES = REPO / "benchmarks" / "summaries"  # what BENCHMARKS.md cites: committed (benchmarks/summarize.py)
 SEED = 0
 
 Summary = dict[str, Any]
+
+
+def default_data_dir() -> Path:
+    """MNIST: $NNGRADER_DATA_DIR, else $NNGRADER_TEST_DATA_DIR, else the shared copy beside the checkout."""
+    for name in ("NNGRADER_DATA_DIR", "NNGRADER_TEST_DATA_DIR"):
+        if os.environ.get(name):
+            return Path(os.environ[name])
+    return REPO.parent / "shared" / "data" / "mnist"
+
+
+def write_json(path: Path, data: Any) -> None:
+    """Write `data` as indented JSON, creating the folder (benchmarks/raw/ does not exist in a fresh clone)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data, indent=1) + "\n")
+
+
+def compact_json(data: Any, indent: str = "") -> str:
+    """JSON with one line per innermost object or list (a summary's median, min, max... stay on one line)."""
+    if not isinstance(data, dict | list) or not any(isinstance(v, dict | list) for v in _items(data)):
+        return json.dumps(data)
+    inner = indent + " "
+    if isinstance(data, list):
+        return "[\n" + ",\n".join(inner + compact_json(v, inner) for v in data) + "\n" + indent + "]"
+    rows = (f"{inner}{json.dumps(k)}: {compact_json(v, inner)}" for k, v in data.items())
+    return "{\n" + ",\n".join(rows) + "\n" + indent + "}"
+
+
+def _items(data: dict[str, Any] | list[Any]) -> list[Any]:
+    return list(data.values()) if isinstance(data, dict) else data
+
+
+# Settings that name this machine's folders: kept in the raw results, left out of committed summaries.
+MACHINE_SETTINGS = ("data_dir", "prepared_root", "python_executable")
+
+
+def summary_of(results: Any) -> Any:
+    """`results` without the raw samples (every `runs` list and each summary's `values`) nor machine paths."""
+    if isinstance(results, list):
+        return [summary_of(item) for item in results]
+    if not isinstance(results, dict):
+        return results
+    kept = {key: summary_of(value) for key, value in results.items() if key not in ("runs", "values")}
+    if isinstance(kept.get("settings"), dict):
+        kept["settings"] = {k: v for k, v in kept["settings"].items() if k not in MACHINE_SETTINGS}
+    return kept
 
 
 def summarize(values: Sequence[float]) -> Summary:

@@ -5,18 +5,17 @@ user, the rubric's limits) and a trivial command, timing each Docker API call. A
 per round so they see the same machine: `true` (the container alone), `python3 -c pass` (+ interpreter)
 and `python3 -c 'import numpy'` (+ NumPy, what every stage pays before doing anything).
 
-    python benchmarks/container_lifecycle.py [--rounds 8] [--out benchmarks/container_lifecycle.json]
+    python benchmarks/container_lifecycle.py [--rounds 8] [--out benchmarks/raw/container_lifecycle.json]
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import time
 from pathlib import Path
 from typing import Any
 
-from common import REPO, column, fmt, paired, summarize
+from common import RAW, column, fmt, paired, summarize, write_json
 from rich.console import Console
 from rich.table import Table
 
@@ -56,13 +55,13 @@ def lifecycle(box: Any, command: list[str]) -> dict[str, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--rounds", type=int, default=8)
-    parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "container_lifecycle.json")
+    parser.add_argument("--out", type=Path, default=RAW / "container_lifecycle.json")
     args = parser.parse_args()
     box = docker_sandbox.DockerSandbox()
     legs = {name: (lambda command=command: lifecycle(box, command)) for name, command in COMMANDS.items()}
     runs = paired(legs, args.rounds, "lifecycle")  # type: ignore[arg-type]
     result = {name: {phase: summarize(column(runs, f"{name}.{phase}")) for phase in PHASES} for name in COMMANDS}
-    args.out.write_text(json.dumps({"runs": runs, "summary": result}, indent=1) + "\n")
+    write_json(args.out, {"runs": runs, "summary": result})
     table = Table(title="Docker stage lifecycle (grader's container settings), s: median [min-max]",
                   title_justify="left")
     table.add_column("")

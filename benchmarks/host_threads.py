@@ -13,14 +13,13 @@ Reported: wall, CPU (the CLI and its reaped children: for docker the host side o
 whole machine was, as median [min-max], plus the median of the per-pair ratios (one thread / default).
 Optionally `--busy N` busy-loop processes stand in for other users of the machine.
 
-    python benchmarks/host_threads.py [--pairs 5] [--batch] [--busy 0] [--out benchmarks/host_threads.json]
+    python benchmarks/host_threads.py [--pairs 5] [--batch] [--busy 0] [--out benchmarks/raw/host_threads.json]
 """
 
 from __future__ import annotations
 
 import argparse
 import functools
-import json
 import os
 import subprocess
 import sys
@@ -30,7 +29,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from common import REPO, Leg, column, fmt, paired, ratios, summarize
+from common import RAW, Leg, column, default_data_dir, fmt, paired, ratios, summarize, write_json
 from legs import Context, batch_cli, check_cli, make_class
 from rich.console import Console
 from rich.table import Table
@@ -98,9 +97,8 @@ def main() -> None:
     parser.add_argument("--pairs", type=int, default=5)
     parser.add_argument("--batch", action="store_true", help="also `nngrader batch --jobs 2` on a 12-student class")
     parser.add_argument("--busy", type=int, default=0, help="busy-loop processes simulating other users [0]")
-    parser.add_argument("--data-dir", type=Path, default=Path(os.environ.get("NNGRADER_DATA_DIR",
-                                                                             "/work/shared/data/mnist")))
-    parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "host_threads.json")
+    parser.add_argument("--data-dir", type=Path, default=default_data_dir())
+    parser.add_argument("--out", type=Path, default=RAW / "host_threads.json")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="nngrader-bench-") as scratch:
         ctx = Context(data_dir=args.data_dir, prepared_root=mnist.prepare(args.data_dir).root, scratch=Path(scratch),
@@ -114,7 +112,7 @@ def main() -> None:
     # Regroup each pair as {command: {env: result}} so dotted paths read "check_local.default.wall_s".
     runs = [{name: {env: pair[f"{name}_{env}"] for env in envs} for name in measured} for pair in flat]
     result = {"summary": summary(runs, list(measured)), "runs": flat, "busy": args.busy, "pairs": args.pairs}
-    args.out.write_text(json.dumps(result, indent=1) + "\n")
+    write_json(args.out, result)
     Console(width=140).print(table(result["summary"], args.busy))
 
 

@@ -5,9 +5,9 @@
     nngrader batch /tmp/class --out /tmp/results --sandbox docker
 
 Layouts, so every discovery path is exercised: reference copies with harmless variations (one .py per
-student), the starter, buggy variants (copies of tests/mutants/*.py when present), 2 notebooks (the
+student), the starter, buggy variants (mutants built from tests/mutants/corpus.yaml), 2 notebooks (the
 reference split into cells plus `%matplotlib inline` and `!pip install numpy`), 2 zip archives, 3 GitHub
-Classroom clones `digits-<user>/simple_nn.py`, and 2 hostile submissions from tests/hostile/ when present.
+Classroom clones `digits-<user>/simple_nn.py`, and 2 hostile submissions built from tests/hostile/corpus.yaml.
 Deterministic for a given --seed.
 """
 
@@ -24,12 +24,16 @@ from pathlib import Path
 import nbformat
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # run as a script: tests.corpus lives in the checkout
+
+from tests.corpus import Corpus  # noqa: E402
+
 REFERENCE = ROOT / "reference_solution" / "simple_nn.py"
 STARTER = ROOT / "starter" / "simple_nn.py"
-MUTANTS = ROOT / "tests" / "mutants"
-HOSTILE = ROOT / "tests" / "hostile"
+MUTANTS = Corpus(ROOT / "tests" / "mutants" / "corpus.yaml")
+HOSTILE = Corpus(ROOT / "tests" / "hostile" / "corpus.yaml")
 # Hostile cases that are bounded and do no harm outside a container either (no kill(-1), no fork bomb).
-SAFE_HOSTILE = ["stdout_flood.py", "segfault_ctypes.py", "sys_exit_import.py", "nan_output.py"]
+SAFE_HOSTILE = ["stdout_flood", "segfault_ctypes", "sys_exit_import", "nan_output"]
 NAMES = ["alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi", "ivan", "judy", "mallory", "niaj",
          "olivia", "peggy", "rupert", "sybil", "trent", "uma", "victor", "walter", "xena", "yusuf", "zoe",
          "amara", "bruno", "chen", "dmitri", "elif", "farah", "goran", "hana", "ines", "jonas", "kenji", "lena",
@@ -119,13 +123,12 @@ def build(dest: Path, count: int, seed: int) -> list[str]:
     builder.zip(nested=False)
     for _ in range(3):
         builder.classroom()
-    hostile = [HOSTILE / name for name in SAFE_HOSTILE[:2] if (HOSTILE / name).is_file()]
-    for path in hostile:
-        builder.file(path.read_text(), f"hostile: {path.stem}")
-    mutants = sorted(MUTANTS.glob("*.py")) if MUTANTS.is_dir() else []
+    for name in SAFE_HOSTILE[:2]:
+        builder.file(HOSTILE.source(name), f"hostile: {name}")
+    mutants = sorted(name for name in MUTANTS.names if name != "reference")
     remaining = count - len(builder.made)
-    for path in rng.sample(mutants, k=min(len(mutants), max(0, remaining // 2))):
-        builder.file(path.read_text(), f"mutant: {path.stem}")
+    for name in rng.sample(mutants, k=min(len(mutants), max(0, remaining // 2))):
+        builder.file(MUTANTS.source(name), f"mutant: {name}")
     while len(builder.made) < count:
         student = builder.name()
         (dest / f"{student}.py").write_text(reference_variant(rng, student))

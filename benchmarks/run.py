@@ -22,15 +22,15 @@ Sections:
   4. cold       first-run data preparation vs a warm call; `nngrader image build` with --cold only.
   5. quick      `nngrader check --quick` wall time (goal: < 10 s).
 
-Usage: python benchmarks/run.py [--pairs N] [--quick-only] [--skip-docker] [--cold] [--out results.json]
-(--help lists the rest: --rounds, --batch-*, --skip-batch, --only SECTIONS, --data-dir).
+Usage: python benchmarks/run.py [--pairs N] [--quick-only] [--skip-docker] [--cold] [--out RAW.json]
+(--help lists the rest: --rounds, --batch-*, --skip-batch, --only SECTIONS, --data-dir). The raw results go to
+benchmarks/raw/results.json (gitignored); `python benchmarks/summarize.py` makes the summary that is committed.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib.util
-import json
 import os
 import platform
 import shutil
@@ -43,10 +43,11 @@ from pathlib import Path
 from typing import Any
 
 from common import (
-    REPO,
+    RAW,
     Leg,
     Summary,
     column,
+    default_data_dir,
     fmt,
     grader_cli,
     log,
@@ -54,6 +55,7 @@ from common import (
     ratios,
     run_timed,
     summarize,
+    write_json,
 )
 from legs import (
     STAGES,
@@ -385,9 +387,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="mixed: benchmarks/make_class.py's class (default); reference: copies of the reference")
     parser.add_argument("--skip-batch", action="store_true", help="leave out the batch section")
     parser.add_argument("--only", help=f"comma-separated sections to run, of: {','.join(SECTIONS)}")
-    parser.add_argument("--data-dir", type=Path, default=Path(os.environ.get("NNGRADER_DATA_DIR",
-                                                                             "/work/shared/data/mnist")))
-    parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results.json")
+    parser.add_argument("--data-dir", type=Path, default=default_data_dir(),
+                        help="MNIST [$NNGRADER_DATA_DIR, $NNGRADER_TEST_DATA_DIR or ../shared/data/mnist]")
+    parser.add_argument("--out", type=Path, default=RAW / "results.json",
+                        help="raw results [benchmarks/raw/results.json, gitignored; see benchmarks/summarize.py]")
     return parser.parse_args(argv)
 
 
@@ -416,7 +419,7 @@ def plan(args: argparse.Namespace, ctx: Context, sandboxes: list[str]) -> dict[s
 
 
 def save(results: dict[str, Any], path: Path) -> None:
-    path.write_text(json.dumps(results, indent=1) + "\n")
+    write_json(path, results)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -1,16 +1,17 @@
-"""Markdown tables of a results.json (for BENCHMARKS.md), so figures are never copied by hand.
+"""Markdown tables of a run's results (for BENCHMARKS.md), so figures are never copied by hand.
 
-    python benchmarks/tables_md.py [benchmarks/results.json]
+    python benchmarks/tables_md.py [benchmarks/summaries/results.json]   # a summary or raw results
 """
 
 from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from common import REPO, Summary
+from common import SUMMARIES, Summary
 
 
 def cell(summary: Summary, digits: int = 2) -> str:
@@ -62,25 +63,27 @@ def batch(res: dict[str, Any]) -> str:
 
 
 def main() -> None:
-    path = Path(sys.argv[1]) if len(sys.argv) > 1 else REPO / "benchmarks" / "results.json"
+    path = Path(sys.argv[1]) if len(sys.argv) > 1 else SUMMARIES / "results.json"
     results = json.loads(path.read_text())
     sec, sandboxes = results["sections"], results["settings"]["sandboxes"]
     stages = [f"{st}.{f}" for st in ("load", "probe", "train") for f in ("duration_s", "sandbox_s")]
-    parts = {
-        "overhead": overhead(sec["overhead"]),
-        "stages": keyed(sec["overhead"]["stages"], stages + ["stages_sum_s", "host_s", "host_outside_stages_s",
-                                                             "cli_start_s", "total_s", "wall_s"], sandboxes),
-        "inside": keyed(sec["inside"], ["training_s", "evaluation_s", "handover_s", "harness/bare_train"]
-                        + [f"stages.{st}.{f}" for st in ("load", "probe", "train")
-                           for f in ("sandbox_s", "probe_work_s", "rest_s")], sandboxes, 3),
-        "speculation": keyed(sec["speculation"], ["speculate_total_s", "serial_total_s", "speculate/serial",
-                                                  "saved_s"], sandboxes),
-        "batch": batch(sec["batch"]),
-        "quick": keyed(sec["quick"], ["wall_s", "total_s", "cli_start_s", "host_outside_stages_s",
-                                      "load.duration_s", "probe.duration_s", "train.duration_s"], sandboxes),
+    parts: dict[str, Callable[[], str]] = {
+        "overhead": lambda: overhead(sec["overhead"]),
+        "stages": lambda: keyed(sec["overhead"]["stages"], stages + [
+            "stages_sum_s", "host_s", "host_outside_stages_s", "cli_start_s", "total_s", "wall_s"], sandboxes),
+        "inside": lambda: keyed(sec["inside"], ["training_s", "evaluation_s", "handover_s", "harness/bare_train"]
+                                + [f"stages.{st}.{f}" for st in ("load", "probe", "train")
+                                   for f in ("sandbox_s", "probe_work_s", "rest_s")], sandboxes, 3),
+        "speculation": lambda: keyed(sec["speculation"], ["speculate_total_s", "serial_total_s", "speculate/serial",
+                                                          "saved_s"], sandboxes),
+        "batch": lambda: batch(sec["batch"]),
+        "quick": lambda: keyed(sec["quick"], ["wall_s", "total_s", "cli_start_s", "host_outside_stages_s",
+                                              "load.duration_s", "probe.duration_s", "train.duration_s"], sandboxes),
     }
-    for name, text in parts.items():
-        print(f"<!-- {name} -->\n{text}\n")
+    section_of = {"stages": "overhead"}  # a run made with --only has just some sections
+    parts = {name: part for name, part in parts.items() if section_of.get(name, name) in sec}
+    for name, part in parts.items():
+        print(f"<!-- {name} -->\n{part()}\n")
 
 
 if __name__ == "__main__":

@@ -13,6 +13,13 @@ STARTER = ROOT / "starter" / "simple_nn.py"
 MUTANTS = ROOT / "tests" / "mutants"
 
 
+def mutant_source(name: str) -> str:
+    """The complete source of mutant `name`, built from its base and edit in tests/mutants/corpus.yaml."""
+    from tests.corpus import Corpus
+
+    return Corpus(MUTANTS / "corpus.yaml").source(name)
+
+
 def in_ci() -> bool:
     return os.environ.get("CI", "").lower() == "true"
 

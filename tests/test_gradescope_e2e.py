@@ -36,7 +36,7 @@ import pytest
 
 from grader.gradescope_package import build_autograder_zip
 from grader.rubric import load_rubric
-from tests.conftest import MUTANTS, REFERENCE
+from tests.conftest import REFERENCE, mutant_source
 from tests.test_formats import GradescopeResults
 
 IMAGE = "nngrader-grader:0.1.0"
@@ -132,7 +132,7 @@ def buggy_notebook() -> dict[str, bytes]:
     """The plain-SGD mutant (no momentum: loses the 10 momentum points), uploaded as a Jupyter notebook."""
     notebook = nbformat.v4.new_notebook()
     notebook.cells = [nbformat.v4.new_markdown_cell("# My digit recognizer"),
-                      nbformat.v4.new_code_cell((MUTANTS / "plain_sgd.py").read_text())]
+                      nbformat.v4.new_code_cell(mutant_source("plain_sgd"))]
     return {"digits.ipynb": nbformat.writes(notebook).encode()}
 
 

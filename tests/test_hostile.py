@@ -1,10 +1,11 @@
-"""The adversarial corpus: grade every hostile submission in tests/hostile/ with real Docker containers.
+"""The adversarial corpus: grade every hostile submission of tests/hostile/corpus.yaml in real Docker containers.
 
-Each file's module docstring says what it attempts; tests/hostile/expected.yaml says what the grade
-must be. Besides the expected statuses, every case asserts that grading returns a Report (never
-raises, never hangs), that the score stays within the case's `max_score`, and that nothing is left on
-the host: no container of this test process, no work folder, no process carrying the case's marker,
-and no change to the host files a submission might aim symlinks at.
+Each case is the reference (or the starter) plus its attack, built into a complete file in tmp_path; its
+description says what it attempts and its `expect` what the grade must be. Besides the expected statuses,
+every case asserts that grading returns a Report (never raises, never hangs), that the score stays within
+the case's `max_score`, and that nothing is left on the host: no container of this test process, no work
+folder, no process carrying the case's marker, and no change to the host files a submission might aim
+symlinks at.
 
 Needs a Docker engine, the grading image and MNIST: skipped when missing, a failure when CI=true.
 Limits are shortened (load 15 s, probe 20 s, train 30 s) so the whole file runs in a few minutes.
@@ -25,17 +26,19 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
+from grader.data import default_cache_dir
 from grader.models import Report, Status
 from grader.rubric import LoadedRubric, load_rubric
 from tests.conftest import find_mnist, unavailable
+from tests.corpus import Corpus
 
 pytestmark = [pytest.mark.docker, pytest.mark.mnist]
 
 HOSTILE = Path(__file__).resolve().parent / "hostile"
-EXPECTED: dict[str, dict[str, Any]] = yaml.safe_load((HOSTILE / "expected.yaml").read_text())
-CASES = sorted(path.stem for path in HOSTILE.glob("*.py"))
+CORPUS = Corpus(HOSTILE / "corpus.yaml")
+EXPECTED: dict[str, dict[str, Any]] = {name: CORPUS.expect(name) for name in CORPUS.names}
+CASES = sorted(EXPECTED)
 
 SEED = 1234
 
@@ -102,7 +105,8 @@ class Host:
 
 
 @pytest.fixture(scope="module")
-def host() -> Iterator[Host]:
+def host(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Host]:
+    tmp_path_factory.getbasetemp()  # pytest's own temp folders stay outside the private tempdir below
     data_dir = find_mnist()
     try:
         from grader.sandbox.docker import DockerSandbox, owner_label
@@ -168,15 +172,28 @@ def as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
 
 
+def placeholders(data_dir: Path) -> dict[str, str]:
+    """Values of the ${...} placeholders in attacks: the host paths an attack may aim at."""
+    return {"host_data_dir": str(data_dir), "host_cache_dir": str(default_cache_dir())}
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_every_case_builds(case: str, tmp_path: Path) -> None:
+    """Each attack applies to its base (Corpus raises otherwise), and the file compiles unless that is the attack."""
+    built = CORPUS.write(case, tmp_path, placeholders(tmp_path))
+    source = built.read_text()
+    assert "${" not in source
+    if EXPECTED[case].get("diagnosis", {}).get("loads") != "syntax_error":
+        compile(source, str(built), "exec")
+
+
 def test_corpus_is_described() -> None:
-    """Every hostile file says what it attempts and has an expected outcome, and nothing else is listed."""
-    assert len(CASES) >= 24
-    assert set(CASES) == set(EXPECTED), f"files without expectation or expectations without file: " \
-                                        f"{sorted(set(CASES) ^ set(EXPECTED))}"
+    """Every hostile case says what it attempts and has an expected outcome for every check."""
+    assert len(CASES) >= 33
+    assert not list(HOSTILE.glob("*.py")), "cases live in corpus.yaml, built into tmp_path when graded"
     check_ids = [check.id for check in load_rubric().rubric.checks]
     for stem in CASES:
-        text = (HOSTILE / f"{stem}.py").read_text()
-        assert text.startswith('"""') and len(text.split('"""')[1].strip()) > 40, f"{stem}: no module docstring"
+        assert len(CORPUS.cases[stem]["description"].strip()) > 40, f"{stem}: describe what it attempts"
         expected = EXPECTED[stem]
         assert set(expected) <= KEYS, f"{stem}: unknown keys {set(expected) - KEYS}"
         assert set(expected["checks"]) == set(check_ids), f"{stem}: give the status of every check"
@@ -188,8 +205,9 @@ def test_corpus_is_described() -> None:
 
 
 @pytest.mark.parametrize("case", CASES)
-def test_hostile_submission(case: str, host: Host, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_hostile_submission(case: str, host: Host, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     expected = EXPECTED[case]
+    submission = CORPUS.write(case, tmp_path, placeholders(host.data_dir))
     secret = f"hostile-secret-{secrets.token_hex(12)}"
     monkeypatch.setenv(SECRET_ENV, secret)
     marker = expected.get("marker")
@@ -197,7 +215,7 @@ def test_hostile_submission(case: str, host: Host, monkeypatch: pytest.MonkeyPat
     assert not host.containers(), "containers left over from an earlier case"
 
     started = time.monotonic()
-    report = grade_bounded(HOSTILE / f"{case}.py", host)
+    report = grade_bounded(submission, host)
     elapsed = time.monotonic() - started
     info = summary(report)
 
