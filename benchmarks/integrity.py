@@ -35,20 +35,13 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.common import default_data_dir  # noqa: E402
 from grader.data import mnist  # noqa: E402
 from grader.harness import HARNESS_PATH  # noqa: E402
 from grader.task import permutations  # noqa: E402
 
 REFERENCE = ROOT / "reference_solution" / "simple_nn.py"
 RAW = ROOT / "benchmarks" / "raw"
-
-
-def data_dir() -> Path:
-    for candidate in (os.environ.get("NNGRADER_DATA_DIR"), os.environ.get("NNGRADER_TEST_DATA_DIR"),
-                      str(ROOT.parent / "shared" / "data" / "mnist")):
-        if candidate and Path(candidate).is_dir():
-            return Path(candidate)
-    raise SystemExit("MNIST not found: set NNGRADER_DATA_DIR")
 
 
 def load_module(path: Path, name: str) -> Any:
@@ -257,7 +250,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=RAW / "integrity.json")
     args = parser.parse_args()
     parts = args.only.split(",")
-    data = data_dir()
+    data = default_data_dir()
     arrays = mnist.load_arrays(mnist.prepare(data))
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     results: dict[str, Any] = {}

@@ -38,12 +38,12 @@ from grader.checks.momentum import MomentumCheck
 from grader.checks.registry import KINDS, hint_template
 from grader.checks.training import SNAPSHOTS, LossDecreaseCheck
 from grader.data import mnist
-from grader.fs import remove_tree
 from grader.models import CheckResult, Environment, Note, ProgressEvent, Report, StageTiming, Status
 from grader.probes import write_inputs
 from grader.results import StageResults, UntrustedDataError
 from grader.rubric import LoadedRubric, load_rubric
 from grader.sandbox.base import Sandbox, SandboxLimits, StageOutcome, StageRequest, StageStatus, prepare_stage_dir
+from grader.sandbox.cleanup import remove_tree
 from grader.sandbox.select import select_sandbox
 from grader.submission import SourceError, SubmissionFiles, collect, parse_bounded
 from grader.task import build as build_task
