@@ -1,12 +1,14 @@
 """Watching a running stage from the host: progress for the user, and stopping what cannot finish.
 
 The harness appends a line to progress.txt at every probe and a heartbeat every half second with its
-forward/backward call count, the training rows seen so far and a fingerprint of the weights. While a stage
+forward/backward call count, the training rows seen so far, a fingerprint of the weights and its resident
+memory. While a stage
 runs, a thread here reads the tail of that file about four times a second and
 
 * reports a ProgressEvent (stage, elapsed time against the limit, epochs done) to `on_progress`;
 * stops a probe or train stage that makes no progress at all for `stall_s` seconds (no call, no change to
-  the weights, no new probe: an infinite loop, a sleep, a fork bomb), with the diagnosis `stalled`;
+  the weights or to its memory, no new probe: an infinite loop, a sleep, a fork bomb), with the diagnosis
+  `stalled` (a stage still allocating is left to meet its memory limit);
 * stops a training run whose pace cannot finish within the time limit (`too_slow`, with the projection),
   once it has run long enough for the projection to mean something, and one that has gone through far
   more batches than the epochs it was asked for (`runaway`: its loop does not stop).
@@ -79,7 +81,7 @@ class StageWatch:
     def poll(self) -> StopReason | None:
         """Read the progress so far: report it, and say whether the stage must be stopped."""
         now = time.monotonic()
-        probe, calls, samples, fingerprint = "", 0, 0, ""
+        probe, calls, samples, fingerprint, memory = "", 0, 0, "", ""
         probes = 0
         for line in progress_tail(self.out_dir, 8192):
             kind, _, rest = line.partition(" ")
@@ -89,9 +91,10 @@ class StageWatch:
                     self._train_started = now
             elif kind == "beat":
                 fields = rest.split()
-                if len(fields) == 4 and fields[1].isdigit() and fields[2].isdigit():
+                if len(fields) >= 4 and fields[1].isdigit() and fields[2].isdigit():
                     calls, samples, fingerprint = int(fields[1]), int(fields[2]), fields[3][:40]
-        state = (probe, probes, calls, samples, fingerprint)
+                    memory = fields[4][:12] if len(fields) > 4 else ""
+        state = (probe, probes, calls, samples, fingerprint, memory)
         if state != self._state:
             self._state, self._changed = state, now
         if samples != self._samples:

@@ -7,7 +7,7 @@ IN_DIR holds request.json and the probe arrays (.npy) the host chose; SUB_DIR th
 arrays, already permuted by the host. Two files in OUT_DIR, created by the host, take everything:
 
     results.bin   records, each b"NNGR" + uint32 length + JSON meta + the .npy arrays the meta lists
-    progress.txt  one line per event: "stage S", "probe P", "beat T CALLS SAMPLES FINGERPRINT", "done S"
+    progress.txt  one line per event: "stage S", "probe P", "beat T CALLS SAMPLES FINGERPRINT RSS_MB", "done S"
 
 Nothing here decides pass or fail: the host reads these files as untrusted data, so a submission that
 tampers with this process can only change its own outputs, never the verdict logic. Wrappers around the
@@ -135,12 +135,21 @@ class Stage:
             while True:
                 time.sleep(BEAT_S)
                 try:
-                    self.out.progress("beat %.2f %d %d %r" % (time.time() - start, self.calls, self.samples,
-                                                              fingerprint(self.model, self.param_names)))
+                    self.out.progress("beat %.2f %d %d %r %d" % (time.time() - start, self.calls, self.samples,
+                                                                 fingerprint(self.model, self.param_names), rss_mb()))
                 except Exception:
                     pass
 
         threading.Thread(target=beat, name="nngrader-heartbeat", daemon=True).start()
+
+
+def rss_mb():
+    """Resident memory in MB: a process still allocating is busy, not stalled (it meets the memory limit)."""
+    try:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") // 2**20
+    except Exception:
+        return 0
 
 
 def fingerprint(model, names):
