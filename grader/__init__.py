@@ -9,7 +9,6 @@ The library is the product; the `nngrader` command only parses, calls and render
 
 import os
 import sys
-from importlib.metadata import PackageNotFoundError, version
 
 if "numpy" not in sys.modules:
     # The grader's own NumPy work is tiny; OpenBLAS's default worker threads would only spin and take CPU
@@ -17,15 +16,11 @@ if "numpy" not in sys.modules:
     for _name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ.setdefault(_name, "1")
 
-try:
-    __version__ = version("nngrader")
-except PackageNotFoundError:  # running from a source tree without installing
-    __version__ = "0.0.0+dev"
-
 from grader.api import grade_submission  # noqa: E402
 from grader.errors import DataError, GraderError, RubricError, SandboxError, SubmissionError  # noqa: E402
 from grader.models import CheckResult, Report, Status  # noqa: E402
 from grader.rubric import Rubric, load_rubric  # noqa: E402
+from grader.version import __version__  # noqa: E402
 
 __all__ = [
     "CheckResult", "DataError", "GraderError", "Report", "Rubric", "RubricError", "SandboxError", "Status",

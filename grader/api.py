@@ -48,6 +48,7 @@ from grader.sandbox.select import select_sandbox
 from grader.submission import SourceError, SubmissionFiles, collect, parse_bounded
 from grader.task import build as build_task
 from grader.task import secret_key, write_stage_data
+from grader.version import __version__
 from grader.watch import StageWatch
 
 log = logging.getLogger(__name__)
@@ -322,7 +323,7 @@ def grade_submission(path: str | Path, *, entry: str | None = None, rubric: str 
             notes=_notes(grading, sandbox_notes), losses=_losses(grading),
             stdout=grading.logs("stdout"), stderr=grading.logs("stderr"),
             environment=Environment(
-                grader_version=_version(), python_version=platform.python_version(),
+                grader_version=__version__, python_version=platform.python_version(),
                 numpy_version=np.__version__, sandbox=box.name, sandbox_image=box.describe(), seed=seed,
                 rubric_id=loaded.rubric.id, rubric_sha256=loaded.sha256,
                 submission_sha256=digest.hexdigest(), quick=quick,
@@ -332,10 +333,6 @@ def grade_submission(path: str | Path, *, entry: str | None = None, rubric: str 
             remove_tree(grading.workdir)
 
 
-def _version() -> str:
-    from grader import __version__
-
-    return __version__
 
 
 __all__ = ["grade_submission", "StageStatus"]

@@ -22,7 +22,6 @@ from typing import Any, TypeVar
 
 import click
 
-from grader import __version__
 from grader.api import grade_submission
 from grader.errors import DataError, GraderError
 from grader.models import Report
@@ -32,6 +31,7 @@ from grader.report.progress import DownloadBar, make_progress
 from grader.rubric import LoadedRubric, Rubric, builtin_rubrics, load_rubric
 from grader.sandbox.select import SANDBOXES, select_sandbox
 from grader.textsafe import one_line
+from grader.version import __version__
 
 F = TypeVar("F", bound=Callable[..., Any])
 

@@ -32,7 +32,6 @@ import hashlib
 import io
 import os
 import shlex
-import tempfile
 import traceback
 import zipfile
 from collections.abc import Iterator
@@ -40,6 +39,7 @@ from importlib import metadata
 from pathlib import Path
 
 from grader.errors import GraderError, SubmissionError
+from grader.fileio import atomic_write
 from grader.models import Report
 from grader.report.grader_error import grader_error_report
 from grader.report.gradescope import render_gradescope
@@ -262,14 +262,6 @@ UPLOAD_HINT = ("Upload the .py file (or .ipynb notebook) that defines the class,
                "modules it imports.")
 
 
-def _atomic_write(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".results.", suffix=".tmp")
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(text)
-    os.replace(tmp, path)
-
-
 def grade_gradescope_submission(root: Path, *, rubric: LoadedRubric, sandbox: str = "local",
                                 data_dir: Path | None = None) -> Report:
     """Grade what Gradescope put in `root`/submission (a file, a notebook or several files, by the rule of
@@ -301,5 +293,5 @@ def run_gradescope(root: Path, *, rubric_path: str | Path | None = None, sandbox
         traceback.print_exc()  # run_autograder's output: shown to instructors only
         reason = str(exc) if isinstance(exc, GraderError) else f"{type(exc).__name__}: {exc}"
         report = grader_error_report(reason, rubric=loaded)
-    _atomic_write(results, render_gradescope(report))
+    atomic_write(results, render_gradescope(report))
     return results

@@ -7,14 +7,13 @@ finished, still-valid grade from one made with another rubric, grader version or
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import Field, ValidationError
 
 from grader.batch.discover import Submission
+from grader.fileio import atomic_write
 from grader.models import Report, StrictModel
 
 
@@ -82,22 +81,6 @@ class BatchResult(StrictModel):
         return sum(record.report is not None and record.report.passed for record in self.records)
 
 
-def atomic_write_text(path: Path, text: str) -> None:
-    """Write via a temporary file and os.replace, so a reader (or a kill) never sees half a file.
-
-    Lone surrogates (from a student's JSON escapes) are written as \\udcXX instead of failing the write.
-    """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", errors="backslashreplace", newline="") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def record_path(out_dir: Path, student: str) -> Path:
     """Where a student's record lives."""
     return out_dir / "reports" / f"{student}.json"
@@ -125,7 +108,7 @@ def write_record(out_dir: Path, record: StudentRecord) -> Path:
         text = record.model_dump_json(indent=2)
     except ValueError:  # PydanticSerializationError: surrogates not allowed
         text = json.dumps(_scrub(record.model_dump(mode="json")), indent=2, ensure_ascii=False)
-    atomic_write_text(path, text)
+    atomic_write(path, text)
     return path
 
 

@@ -37,7 +37,6 @@ from grader.batch.records import (
     BatchResult,
     CacheKey,
     StudentRecord,
-    atomic_write_text,
     read_record,
     write_record,
 )
@@ -45,10 +44,12 @@ from grader.batch.roster import Roster, RosterMatch, match_roster, read_roster
 from grader.batch.summary import render_summary
 from grader.data import mnist
 from grader.errors import GraderError, SandboxError
+from grader.fileio import atomic_write
 from grader.models import Note, ProgressEvent, Report
 from grader.rubric import LoadedRubric, load_rubric
 from grader.sandbox.base import DoctorItem, Sandbox, StageOutcome, StageRequest, Watch
 from grader.sandbox.select import select_sandbox
+from grader.version import __version__
 
 STOP_TIMEOUT_S = 30.0  # how long Ctrl-C waits for running gradings to wind down
 TICK_S = 0.5  # how often the progress callback hears about running students
@@ -187,8 +188,6 @@ class _Context:
     speculate: bool = False  # start training early: only when one grading at a time leaves cores free
 
     def key(self, submission_sha256: str, sandbox_name: str) -> CacheKey:
-        from grader import __version__
-
         return CacheKey(submission_sha256=submission_sha256, rubric_sha256=self.rubric.sha256,
                         grader_version=__version__, sandbox=sandbox_name, quick=self.quick, seed=self.seed)
 
@@ -392,13 +391,13 @@ def write_gradebook(out_dir: Path, records: list[StudentRecord], rubric: LoadedR
                     roster: RosterMatch | None = None) -> tuple[Path, Path | None, Path]:
     """Write grades.csv, canvas.csv (when an assignment is given) and summary.html; return their paths."""
     grades = out_dir / "grades.csv"
-    atomic_write_text(grades, to_csv(grades_rows(records, rubric.rubric, roster)))
+    atomic_write(grades, to_csv(grades_rows(records, rubric.rubric, roster)))
     canvas = None
     if canvas_assignment:
         canvas = out_dir / "canvas.csv"
-        atomic_write_text(canvas, to_csv(canvas_rows(records, rubric.rubric, canvas_assignment, roster)))
+        atomic_write(canvas, to_csv(canvas_rows(records, rubric.rubric, canvas_assignment, roster)))
     summary = out_dir / "summary.html"
-    atomic_write_text(summary, render_summary(records, rubric, interrupted=interrupted, discovered=discovered,
+    atomic_write(summary, render_summary(records, rubric, interrupted=interrupted, discovered=discovered,
                                               roster=roster))
     return grades, canvas, summary
 

@@ -22,8 +22,6 @@ from grader.models import CheckResult, Report, Status
 from grader.rubric import LoadedRubric
 from grader.textsafe import clean
 
-STATUS_LABEL = {Status.PASS: "pass", Status.FAIL: "fail", Status.ERROR: "error", Status.TIMEOUT: "timeout",
-                Status.SKIPPED: "skipped"}
 _STACK = [("pass", "Passed"), ("fail", "Failed"), ("error", "Error / timeout"), ("skipped", "Skipped")]
 
 

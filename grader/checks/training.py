@@ -26,7 +26,7 @@ import numpy as np
 from pydantic import Field
 
 from grader.checks import reference
-from grader.checks.base import CheckConfig, CheckKind, Evidence, Verdict, failed, passed
+from grader.checks.base import CheckConfig, CheckKind, Evidence, Task, Verdict, failed, passed
 from grader.checks.loading import missing_method
 from grader.checks.momentum import fit_step, flatten, param_shapes_allowed
 from grader.results import RecordMeta, ShapeMismatch, UntrustedDataError
@@ -214,13 +214,20 @@ def check_trained(check: TrainedCheck, evidence: Evidence) -> Verdict:
                   f"values ({verified})", **details)
 
 
-def check_loss_decrease(check: LossDecreaseCheck, evidence: Evidence) -> Verdict:
+def _judged_run(evidence: Evidence) -> tuple[Task, dict[str, object], str] | Verdict:
+    """The hidden task and the forward pass to judge the trained weights with, or why they cannot be judged."""
     meta = trained_run(evidence)
     if isinstance(meta, Verdict):
         return meta
-    task = evidence.host.task
-    assert task is not None
-    variant, how = _variant(evidence)
+    assert evidence.host.task is not None
+    return (evidence.host.task, *_variant(evidence))
+
+
+def check_loss_decrease(check: LossDecreaseCheck, evidence: Evidence) -> Verdict:
+    run = _judged_run(evidence)
+    if isinstance(run, Verdict):
+        return run
+    task, variant, how = run
     init, final = endpoint(evidence, "init"), endpoint(evidence, "final")
     if not all(np.all(np.isfinite(v)) for v in final.values()):
         return failed("divergence", "after training the weights are NaN/inf: the training diverged")
@@ -238,12 +245,10 @@ def check_loss_decrease(check: LossDecreaseCheck, evidence: Evidence) -> Verdict
 
 
 def check_accuracy(check: AccuracyCheck, evidence: Evidence) -> Verdict:
-    meta = trained_run(evidence)
-    if isinstance(meta, Verdict):
-        return meta
-    task = evidence.host.task
-    assert task is not None
-    variant, how = _variant(evidence)
+    run = _judged_run(evidence)
+    if isinstance(run, Verdict):
+        return run
+    task, variant, how = run
     final = endpoint(evidence, "final")
     label = "preview accuracy (short training, not a grade)" if evidence.quick else "test accuracy"
     if not all(np.all(np.isfinite(v)) for v in final.values()):

@@ -22,18 +22,18 @@ import hashlib
 import io
 import json
 import os
-import tempfile
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import numpy as np
 import platformdirs
 from numpy.typing import NDArray
 
 from grader.errors import DataError
+from grader.fileio import atomic_write
 
 FILES: dict[str, str] = {
     "train_images": "train-images-idx3-ubyte",
@@ -238,31 +238,6 @@ def _manifest_ok(p: PreparedMnist) -> bool:
         return False
 
 
-def _atomic_write(path: Path, write: Callable[[IO[bytes]], None]) -> None:
-    """Write via a unique temp file in the same folder + os.replace: readers never see a half file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        # mkstemp makes 0600 files; the sandbox may run as another uid and must read public/.
-        os.chmod(tmp_name, 0o644)
-        os.replace(tmp_name, path)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
-
-
-def _save_npy(array: NDArray[Any], f: IO[bytes]) -> None:
-    np.save(f, array, allow_pickle=False)
-
-
-def _write_bytes(data: bytes, f: IO[bytes]) -> None:
-    f.write(data)
-
-
 def _locate_all(data_dir: Path) -> dict[str, Path]:
     """Logical name -> file path for all four files; DataError naming any that are absent."""
     found = {name: find_file(data_dir, filename) for name, filename in FILES.items()}
@@ -303,7 +278,7 @@ def prepare(data_dir: Path | None = None, cache_dir: Path | None = None) -> Prep
         return prepared
     arrays = _decode_verified(resolve_data_dir(data_dir))
     for name, array in arrays.items():
-        _atomic_write(getattr(prepared, name), functools.partial(_save_npy, array))
+        atomic_write(getattr(prepared, name), functools.partial(np.save, arr=array, allow_pickle=False))
     manifest = {
         "format": PREPARED_FORMAT,
         "source_sha256": SHA256,
@@ -311,7 +286,7 @@ def prepare(data_dir: Path | None = None, cache_dir: Path | None = None) -> Prep
         "sizes": {name: getattr(prepared, name).stat().st_size for name in FILES},
     }
     text = json.dumps(manifest, indent=2, sort_keys=True).encode()
-    _atomic_write(prepared.root / MANIFEST, functools.partial(_write_bytes, text))
+    atomic_write(prepared.root / MANIFEST, text)
     return prepared
 
 

@@ -48,6 +48,7 @@ import re
 from typing import Any
 
 from grader.models import CheckResult, Report, Status
+from grader.report.numbers import points
 from grader.textsafe import clean
 
 HIDDEN_FEEDBACK = "hidden check: its details are shown to instructors only"
@@ -59,11 +60,6 @@ _STATUS = {Status.PASS: "pass", Status.FAIL: "fail", Status.TIMEOUT: "fail", Sta
            Status.ERROR: "error"}
 _WORKFLOW_COMMAND = re.compile(r"^(\s*):(?=:)", re.MULTILINE)
 
-
-def points(value: float) -> float | int:
-    """Points rounded to 2 decimals, as an int when whole, so JS sums print as '85/100', not '85.0000001'."""
-    rounded = round(value, 2)
-    return int(rounded) if rounded.is_integer() else rounded
 
 
 def log_safe(text: str) -> str:

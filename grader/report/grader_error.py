@@ -19,6 +19,7 @@ import platform
 from grader.models import CheckResult, Environment, Report, Status
 from grader.rubric import LoadedRubric
 from grader.textsafe import one_line
+from grader.version import __version__
 
 DIAGNOSIS = "grader_error"
 FALLBACK_MAX_SCORE = 100.0
@@ -38,8 +39,6 @@ def grader_error_report(reason: str, *, rubric: LoadedRubric | None = None, subm
                         student: str | None = None, hint: str = HINT,
                         prefix: str = "nngrader could not grade this submission: ") -> Report:
     """A Report in which every check of `rubric` is `error` with `reason` (one line) and 0 points."""
-    from grader import __version__
-
     message = f"{prefix}{one_line(reason, 500)}"
     if rubric is not None:
         checks = [CheckResult(id=check.id, title=check.title, status=Status.ERROR, points=0.0,

@@ -27,17 +27,13 @@ import re
 from typing import Any
 
 from grader.models import CheckResult, Report, Status
-from grader.report.text import number as loss_text
+from grader.report.numbers import number as loss_text
+from grader.report.numbers import points
 from grader.textsafe import clean
 
 AFTER_PUBLISHED = "after_published"
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]<>#|])")
 
-
-def points(value: float) -> float | int:
-    """Points rounded to 2 decimals, as an int when whole."""
-    rounded = round(value, 2)
-    return int(rounded) if rounded.is_integer() else rounded
 
 
 def _md(text: str) -> str:

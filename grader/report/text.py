@@ -23,6 +23,7 @@ from rich.table import Table
 from rich.text import Text
 
 from grader.models import CheckResult, Report, Status
+from grader.report.numbers import number
 from grader.textsafe import clean
 
 DEFAULT_WIDTH = 100
@@ -55,13 +56,6 @@ def sparkline(values: list[float], width: int = 40) -> str:
         ratio = (v - low) / span if span > 0 and math.isfinite(span) else 0.0
         bars.append(BARS[1 + min(top, max(0, int(ratio * top)))] if math.isfinite(ratio) else BARS[1])
     return "".join(bars)
-
-
-def number(value: float) -> str:
-    """A loss for people: 3 decimals when reasonable, else 3 significant digits ('nan', 'inf', '1.2e+30')."""
-    if math.isfinite(value) and abs(value) < 1e4:
-        return f"{value:.3f}"
-    return f"{value:.3g}"
 
 
 def _safe(text: str) -> Text:

@@ -18,7 +18,6 @@ CLI wiring (the lead's `grader/cli.py`):
 
 from __future__ import annotations
 
-import importlib.metadata
 import os
 import re
 import shutil
@@ -33,14 +32,7 @@ from pydantic import Field
 from grader.errors import SandboxError
 from grader.models import StrictModel
 from grader.sandbox.docker_engine import connect
-
-
-def grader_version() -> str:
-    """The installed nngrader version, or '0.0.0+dev' when running from an uninstalled checkout."""
-    try:
-        return importlib.metadata.version("nngrader")
-    except importlib.metadata.PackageNotFoundError:
-        return "0.0.0+dev"
+from grader.version import __version__
 
 
 def _tag_safe(version: str) -> str:
@@ -48,7 +40,7 @@ def _tag_safe(version: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]", "-", version)[:128]
 
 
-GRADER_VERSION = grader_version()
+GRADER_VERSION = __version__
 IMAGE_REPO = "nngrader-grader"
 IMAGE_TAG = f"{IMAGE_REPO}:{_tag_safe(GRADER_VERSION)}"
 BASE_TAG = "nngrader-base:bookworm"
