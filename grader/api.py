@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import logging
+import math
 import platform
 import secrets
 import tempfile
@@ -174,9 +175,24 @@ class _Grading:
         return outcome
 
     def logs(self, name: str) -> str:
-        parts = [f"--- {stage} ---\n{text}" for stage, run in self.evidence.stages.items()
-                 if (text := getattr(run.outcome, name))]
-        return "\n".join(parts)
+        """What the stages printed on `name` (stdout or stderr), within output_kb in all: each stage's share
+        keeps its head and tail."""
+        texts = {stage: text for stage, run in self.evidence.stages.items() if (text := getattr(run.outcome, name))}
+        share = self.rubric.limits.output_kb * 1024 // max(1, len(texts)) - 20
+        return "\n".join(f"--- {stage} ---\n{_head_and_tail(text, share)}" for stage, text in texts.items())
+
+
+def _head_and_tail(text: str, limit: int) -> str:
+    if len(text) <= limit:
+        return text
+    marker = f"\n[... {len(text) - limit} characters dropped ...]\n"
+    keep = max(0, limit - len(marker)) // 2
+    return text[:keep] + marker + text[len(text) - keep:]
+
+
+def _plain(details: dict[str, Any]) -> dict[str, Any]:
+    """Details as JSON keeps them: a NaN or infinite figure is written as text ('nan', 'inf')."""
+    return {k: str(v) if isinstance(v, float) and not math.isfinite(v) else v for k, v in details.items()}
 
 
 def _skip_reason(check: CheckConfig, results: dict[str, CheckResult], titles: dict[str, str]) -> str | None:
@@ -226,7 +242,7 @@ def _evaluate(grading: _Grading, speculate: bool) -> dict[str, CheckResult]:
             id=check.id, title=check.title, status=verdict.status,
             points=check.points if verdict.status is Status.PASS else 0.0, max_points=check.points,
             message=verdict.message, hint=hint, diagnosis=verdict.diagnosis, visibility=check.visibility,
-            duration_s=time.perf_counter() - start, details=verdict.details)
+            duration_s=time.perf_counter() - start, details=_plain(verdict.details))
     return results
 
 

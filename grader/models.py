@@ -24,7 +24,7 @@ class Status(str, Enum):
 class StrictModel(BaseModel):
     """Base for every model: unknown fields are an error, not silently dropped."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", ser_json_inf_nan="strings")  # NaN losses survive JSON
 
 
 class CheckResult(StrictModel):

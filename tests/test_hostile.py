@@ -48,7 +48,7 @@ SECRET_ENV = "NNGRADER_HOSTILE_SECRET"
 CANARY = Path("/tmp/hostile-canary-nngrader.txt")  # results_symlink points a link at it
 WATCHED_FILES = (Path("/etc/passwd"), Path("/etc/hostname"), CANARY)
 STATUSES = {status.value for status in Status}
-STAGE_STATUSES = {"ok", "timeout", "memory", "output_limit", "crashed", "exited_early"}
+STAGE_STATUSES = {"ok", "timeout", "memory", "output_limit", "crashed", "exited_early", "stopped"}
 KEYS = {"max_score", "passed", "checks", "diagnosis", "message", "stages", "stdout_require", "stdout_forbid",
         "stderr_require", "stdout_number_max", "marker"}
 
@@ -231,7 +231,8 @@ def test_hostile_submission(case: str, host: Host, monkeypatch: pytest.MonkeyPat
         assert fingerprint(path) == before, f"{case} changed the host file {path}"
 
     # --- the report is well-formed and bounded ---------------------------------------------------
-    assert Report.model_validate_json(report.model_dump_json()) == report
+    dumped = report.model_dump_json()  # NaN losses survive as "NaN" (and NaN != NaN, so compare the JSON)
+    assert Report.model_validate_json(dumped).model_dump_json() == dumped
     assert report.environment.sandbox == "docker"
     assert report.environment.seed == SEED
     log_limit = host.rubric.rubric.limits.output_kb * 1024

@@ -56,7 +56,8 @@ def _methods(meta: BuildMeta) -> str:
     """'forward(self, X), backward(self, X, y); missing: train'."""
     present = [f"{name}{sig}" for name, sig in meta.methods.items() if sig is not None]
     missing = [name for name in METHODS if meta.methods.get(name) is None]
-    return ", ".join(present) + (f"; missing: {', '.join(missing)}" if missing else "")
+    return "; ".join(part for part in (", ".join(present), f"missing: {', '.join(missing)}" if missing else "")
+                     if part)
 
 
 def import_failure(error: StudentError, expected: str, meta: BuildMeta) -> Verdict:
@@ -66,6 +67,8 @@ def import_failure(error: StudentError, expected: str, meta: BuildMeta) -> Verdi
     if error.type == "NameError" and "get_ipython" in error.message:
         return failed("notebook_magic", f"importing the submission raised {error.summary()}: a notebook exported to "
                       ".py keeps its %magics as get_ipython() calls")
+    if error.type == "ValueError" and "null bytes" in error.message:  # Python 3.11 says ValueError
+        return failed("syntax_error", "the file contains null bytes, which Python cannot import")
     if error.type == "SyntaxError":
         return failed("syntax_error", f"SyntaxError in {error.where() or 'the file'}: {error.message}",
                       line=error.line)
