@@ -224,6 +224,8 @@ def write_error_report(reason: str, *, fmt: str, output: Path | None, rubric: st
 
 @main.command()
 @click.argument("submission", type=click.Path(path_type=Path))
+@click.option("--entry", metavar="PATH", help="For a folder: the module to grade, relative to it, e.g. model.py "
+                                              "(default: the one file that defines the class).")
 @click.option("--rubric", default=None, help="Rubric YAML file or built-in name [default: mini_challenge].")
 @sandbox_option
 @data_dir_option
@@ -241,10 +243,10 @@ def write_error_report(reason: str, *, fmt: str, output: Path | None, rubric: st
 @click.option("--offline", is_flag=True, help="Never download MNIST: stop with a message when it is missing.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress line or download bar on standard error.")
 @friendly_errors
-def check(submission: Path, rubric: str | None, sandbox: str, data_dir: Path | None, fmt: str,
+def check(submission: Path, entry: str | None, rubric: str | None, sandbox: str, data_dir: Path | None, fmt: str,
           output: Path | None, quick: bool, seed: int | None, timeout_s: float | None, memory_mb: int | None,
           cpus: float | None, offline: bool, quiet: bool) -> None:
-    """Grade one SUBMISSION (a .py file) and print the report.
+    """Grade one SUBMISSION (a .py or .ipynb file, or a folder with helper modules) and print the report.
 
     Exit codes: 0 passed the rubric's pass mark, 1 did not, 2 nngrader could not grade (the message says
     why; a machine-format report is still written), 130/143 interrupted by Ctrl-C/SIGTERM (the sandboxes
@@ -255,12 +257,13 @@ def check(submission: Path, rubric: str | None, sandbox: str, data_dir: Path | N
       nngrader check my_nn.py
       nngrader check my_nn.py --quick --sandbox local
       nngrader check my_nn.py --format json -o report.json
+      nngrader check my_project/ --entry model.py
     """
     if output is not None:
         check_output_path(output)
     try:
-        report = _grade(submission, rubric=rubric, sandbox=sandbox, data_dir=data_dir, quick=quick, seed=seed,
-                        timeout_s=timeout_s, memory_mb=memory_mb, cpus=cpus, offline=offline, quiet=quiet)
+        report = _grade(submission, entry=entry, rubric=rubric, sandbox=sandbox, data_dir=data_dir, quick=quick,
+                        seed=seed, timeout_s=timeout_s, memory_mb=memory_mb, cpus=cpus, offline=offline, quiet=quiet)
     except Interrupted:
         click.echo("nngrader: interrupted; the sandboxes were stopped and the work folder removed", err=True)
         raise
@@ -280,7 +283,7 @@ def check(submission: Path, rubric: str | None, sandbox: str, data_dir: Path | N
     sys.exit(0 if report.passed else 1)
 
 
-def _grade(submission: Path, *, rubric: str | None, sandbox: str, data_dir: Path | None, quick: bool,
+def _grade(submission: Path, *, entry: str | None, rubric: str | None, sandbox: str, data_dir: Path | None, quick: bool,
            seed: int | None, timeout_s: float | None, memory_mb: int | None, cpus: float | None, offline: bool,
            quiet: bool) -> Report:
     if not submission.exists():
@@ -295,7 +298,7 @@ def _grade(submission: Path, *, rubric: str | None, sandbox: str, data_dir: Path
         box, notes = select_sandbox(sandbox)
 
         def work(cancel: threading.Event) -> Report:
-            return grade_submission(submission, rubric=loaded, sandbox=box, data_dir=data_dir, seed=seed,
+            return grade_submission(submission, entry=entry, rubric=loaded, sandbox=box, data_dir=data_dir, seed=seed,
                                     quick=quick, timeout_s=timeout_s, memory_mb=memory_mb, cpus=cpus,
                                     cancel=cancel, on_progress=progress)
 

@@ -167,3 +167,20 @@ def test_wild_style(name: str, tmp_path: Path, mnist_data: Path) -> None:
     notes = {note.code for note in report.notes}
     assert set(case.get("notes", [])) <= notes, notes
     assert "Traceback" not in report.model_dump_json()
+
+
+def test_check_grades_a_folder_with_its_entry(tmp_path: Path, mnist_data: Path) -> None:
+    """The CLI takes a folder and --entry, as the README shows (two files define a class; the entry decides)."""
+    import subprocess
+    import sys
+
+    write(tmp_path, {"model.py": student("from layers import relu, softmax\n"), "layers.py": HELPERS,
+                     "old_attempt.py": WITH_HELPERS})
+    result = subprocess.run([sys.executable, "-m", "grader", "check", str(tmp_path), "--entry", "model.py",
+                             "--sandbox", "local", "--data-dir", str(mnist_data), "--quick", "--format", "json",
+                             "--quiet"], capture_output=True, text=True, timeout=600)
+    assert result.returncode in (0, 1), result.stderr
+    assert '"submission":' in result.stdout and "model.py" in result.stdout
+    ambiguous = subprocess.run([sys.executable, "-m", "grader", "check", str(tmp_path), "--sandbox", "local",
+                                "--data-dir", str(mnist_data), "--quiet"], capture_output=True, text=True, timeout=600)
+    assert ambiguous.returncode == 2 and "--entry" in ambiguous.stderr and "Traceback" not in ambiguous.stderr
