@@ -7,7 +7,8 @@
    classes, same seed, for each of N seeds: the accuracy distribution must not change.
 2. recording: training the reference bare and with the harness's Recorder installed exactly as in the graded
    run (a sketch of the weights at every backward() call, three full snapshots): paired, alternating order.
-3. forged: the host-side cost (grading wall time minus the sandbox stages, and the grader's peak memory) of
+3. forged: the host-side cost (grading wall time minus the sandbox stages, and the largest allocation peak
+   (tracemalloc: Python and NumPy) while the host judges one check) of
    grading the reference and of grading a forger that fills results.bin, within its file-size limit, with the
    largest records every check will accept. Each grading runs in a fresh process; paired.
 
@@ -178,12 +179,27 @@ _atexit.register(_forge)
 '''
 
 MEASURE = r'''
-import json, resource, sys, time
-from grader import grade_submission
+import json, sys, tracemalloc
+from grader import api, grade_submission
+
+peaks = []
+judge = api._judge
+
+
+def measured(check, grading):  # the peak of what the host allocates while judging, check by check
+    tracemalloc.start()
+    try:
+        return judge(check, grading)
+    finally:
+        peaks.append(tracemalloc.get_traced_memory()[1])
+        tracemalloc.stop()
+
+
+api._judge = measured
 report = grade_submission(sys.argv[1], sandbox="local", data_dir=sys.argv[2], seed=11, speculate=False)
 stages = sum(stage.duration_s for stage in report.environment.stages)
 print(json.dumps({"host_s": report.environment.total_s - stages, "total_s": report.environment.total_s,
-                  "maxrss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "score": report.score,
+                  "maxrss_mb": max(peaks) / 2**20, "score": report.score,
                   "verdicts": {c.id: c.diagnosis for c in report.checks if c.diagnosis}}))
 '''
 
@@ -235,7 +251,7 @@ def tables(results: dict[str, Any]) -> str:
                   f"| host-side time (s) | {spread([p['honest']['host_s'] for p in pairs], '{:.2f}')} | "
                   f"{spread([p['forged']['host_s'] for p in pairs], '{:.2f}')} | "
                   f"{spread([p['forged']['host_s'] - p['honest']['host_s'] for p in pairs], '{:+.2f}')} |",
-                  f"| grader peak memory (MB) | {spread([p['honest']['maxrss_mb'] for p in pairs], '{:.0f}')} | "
+                  f"| host peak allocation while judging a check (MB) | {spread([p['honest']['maxrss_mb'] for p in pairs], '{:.0f}')} | "
                   f"{spread([p['forged']['maxrss_mb'] for p in pairs], '{:.0f}')} | "
                   f"{spread([p['forged']['maxrss_mb'] - p['honest']['maxrss_mb'] for p in pairs], '{:+.0f}')} |",
                   ""]

@@ -19,7 +19,6 @@ a few calls. Every number here is then computed on the host:
 
 from __future__ import annotations
 
-import warnings
 from typing import Literal
 
 import numpy as np
@@ -129,10 +128,10 @@ def find_jump(path: np.ndarray) -> tuple[int, float] | None:
     windows_before = np.lib.stride_tricks.sliding_window_view(padded[:n + HISTORY - 1], HISTORY)
     windows_after = np.lib.stride_tricks.sliding_window_view(padded[HISTORY + 1:], AFTER)[:n]
     before = np.nanmax(np.where(np.isnan(windows_before), -np.inf, windows_before), axis=1)
-    with warnings.catch_warnings():  # a window of NaN only (a diverged run's end) has no median: NaN
-        warnings.simplefilter("ignore", RuntimeWarning)
-        after = np.nanmedian(windows_after, axis=1)
     count_after = np.sum(~np.isnan(windows_after), axis=1)
+    after = np.full(n, np.nan)  # a window of NaN only (a diverged run's end) has no median
+    has_after = count_after > 0
+    after[has_after] = np.nanmedian(windows_after[has_after], axis=1)
     base = np.where(before > -np.inf, before, after)  # the first step is compared with the ones after it
     with np.errstate(invalid="ignore", divide="ignore"):
         candidate = (steps > JUMP * base) & (base > 0) & (steps > 0.05 * size)
