@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -402,3 +403,15 @@ def test_as_root_processes_of_another_container_with_the_same_uid_are_left_alone
         assert pid in [proc.pid for proc in processes() if proc.live]  # its sleep still runs
     finally:
         container.remove(force=True)
+
+
+def test_doctor_flags_a_sandbox_numpy_on_the_reference_blas(tmp_path: Path) -> None:
+    """Debian's numpy without OpenBLAS trains about 7 times slower: doctor says so and how to fix it."""
+    from grader.sandbox.local import _blas_item
+
+    slow = tmp_path / "slow-python"
+    slow.write_text("#!/bin/sh\necho 2.5\n")
+    slow.chmod(0o755)
+    item = _blas_item(str(slow))
+    assert not item.ok and "reference BLAS" in item.detail and "libopenblas0-pthread" in item.fix
+    assert _blas_item(sys.executable).ok

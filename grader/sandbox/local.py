@@ -454,6 +454,26 @@ class LocalSandbox:
         return doctor_items(self.users)
 
 
+_BLAS_PROBE = ("import numpy, time; a = numpy.ones((600, 600)); t = time.perf_counter(); [a @ a for _ in range(5)]; "
+               "print(time.perf_counter() - t)")
+
+
+def _blas_item(python: str) -> DoctorItem:
+    """Whether the sandbox's NumPy multiplies matrices at OpenBLAS speed (the reference BLAS is ~7x slower)."""
+    try:
+        result = subprocess.run([python, "-c", _BLAS_PROBE], capture_output=True, text=True, timeout=60,
+                                env={"PATH": "/usr/bin:/bin", "OPENBLAS_NUM_THREADS": "1"})
+        seconds = float(result.stdout.strip())
+    except (OSError, ValueError, subprocess.TimeoutExpired):
+        return DoctorItem(name="sandbox NumPy speed", ok=False, detail=f"{python} could not run NumPy",
+                          fix="`apt-get install python3-numpy libopenblas0-pthread`")
+    fast = seconds < 0.5  # OpenBLAS: about 0.05 s on one core; the reference BLAS: about 0.8 s
+    return DoctorItem(name="sandbox NumPy speed", ok=fast,
+                      detail=f"5 products of 600x600 matrices in {seconds:.2f} s"
+                             + ("" if fast else ": a slow reference BLAS, training will be about 7 times slower"),
+                      fix="" if fast else "`apt-get install libopenblas0-pthread` (Debian/Ubuntu)")
+
+
 def doctor_items(users: SandboxUsers | None = None) -> list[DoctorItem]:
     """The local sandbox's part of `nngrader doctor`: who student code runs as, and what it could read."""
     if os.geteuid() != 0:
@@ -468,7 +488,8 @@ def doctor_items(users: SandboxUsers | None = None) -> list[DoctorItem]:
                            fix=f"`apt-get install python3-numpy`, or set {PYTHON_ENV} (and NNGRADER_SANDBOX_UID "
                            "to a free uid range)")]
     items = [DoctorItem(name="local sandbox", ok=True,
-                        detail=f"as root: student code runs as {users.describe()} (no other groups) with {python}")]
+                        detail=f"as root: student code runs as {users.describe()} (no other groups) with {python}"),
+             _blas_item(python)]
     exposed = exposed_places(users.first)
     items.append(DoctorItem(
         name="grader files closed to the sandbox uid", ok=not exposed,
