@@ -251,7 +251,8 @@ def tables(results: dict[str, Any]) -> str:
                   f"| host-side time (s) | {spread([p['honest']['host_s'] for p in pairs], '{:.2f}')} | "
                   f"{spread([p['forged']['host_s'] for p in pairs], '{:.2f}')} | "
                   f"{spread([p['forged']['host_s'] - p['honest']['host_s'] for p in pairs], '{:+.2f}')} |",
-                  f"| host peak allocation while judging a check (MB) | {spread([p['honest']['maxrss_mb'] for p in pairs], '{:.0f}')} | "
+                  "| host peak allocation while judging a check (MB) | "
+                  f"{spread([p['honest']['maxrss_mb'] for p in pairs], '{:.0f}')} | "
                   f"{spread([p['forged']['maxrss_mb'] for p in pairs], '{:.0f}')} | "
                   f"{spread([p['forged']['maxrss_mb'] - p['honest']['maxrss_mb'] for p in pairs], '{:+.0f}')} |",
                   ""]
