@@ -29,6 +29,7 @@ from grader.report import FORMATS, render
 from grader.report.grader_error import grader_error_report
 from grader.report.progress import DownloadBar, make_progress
 from grader.rubric import LoadedRubric, Rubric, builtin_rubrics, load_rubric
+from grader.sandbox.base import DoctorItem
 from grader.sandbox.select import SANDBOXES, select_sandbox
 from grader.textsafe import one_line
 from grader.version import __version__
@@ -460,25 +461,84 @@ def image_build(offline: bool, mirror: str | None, rootfs: Path | None, force: b
     click.echo(f"image {info.tag}: {info.method} in {info.seconds:.1f} s")
 
 
+def _show_items(items: list[DoctorItem], indent: str = "") -> None:
+    for item in items:
+        mark = click.style("ok  ", fg="green") if item.ok else click.style("FAIL", fg="red")
+        click.echo(f"{indent}{mark} {item.name}: {one_line(item.detail, 500)}")
+        if not item.ok and item.fix:
+            click.echo(f"{indent}     fix: {one_line(item.fix, 500)}")
+
+
 @main.command()
 @data_dir_option
+@click.option("--cluster", metavar="tcp://HOST:8786", envvar="DASK_SCHEDULER_ADDRESS",
+              help="Check every worker of this Dask scheduler instead: version, sandbox, MNIST, cores.")
+@click.option("--sandbox", type=click.Choice(["docker", "local"]), default="docker", show_default=True,
+              help="With --cluster: the sandbox the workers will use.")
 @friendly_errors
-def doctor(data_dir: Path | None) -> None:
+def doctor(data_dir: Path | None, cluster: str | None, sandbox: str) -> None:
     """Check the Docker engine, the grading image, the sandbox and MNIST; say how to fix each.
 
     \b
     Example:
       nngrader doctor
+      nngrader doctor --cluster tcp://scheduler.example.edu:8786
     """
+    if cluster:
+        from grader.cluster import cluster_doctor
+
+        workers = cluster_doctor(cluster, sandbox)
+        for name, items in workers.items():
+            click.echo(f"worker {name}")
+            _show_items(items, "  ")
+        sys.exit(0 if all(item.ok for items in workers.values() for item in items) else 1)
     from grader.doctor import doctor as check_environment
 
     items = check_environment(data_dir)
-    for item in items:
-        mark = click.style("ok  ", fg="green") if item.ok else click.style("FAIL", fg="red")
-        click.echo(f"{mark} {item.name}: {item.detail}")
-        if not item.ok and item.fix:
-            click.echo(f"     fix: {item.fix}")
+    _show_items(items)
     sys.exit(0 if all(item.ok for item in items) else 1)
+
+
+@main.command()
+@click.argument("scheduler", metavar="tcp://HOST:8786", envvar="DASK_SCHEDULER_ADDRESS")
+@click.option("--sandbox", type=click.Choice(["docker", "local"]), default="docker", show_default=True,
+              help="Where this worker runs submissions.")
+@data_dir_option
+@click.option("--nthreads", type=click.IntRange(min=1),
+              help="Gradings at once [default: CPU cores // the rubric's CPU quota].")
+@click.option("--rubric", default=None, help="Rubric whose CPU quota sizes --nthreads [default: mini_challenge].")
+@friendly_errors
+def worker(scheduler: str, sandbox: str, data_dir: Path | None, nthreads: int | None, rubric: str | None) -> None:
+    """Check this node (sandbox, MNIST), then serve SCHEDULER as a Dask worker that grades.
+
+    Runs `dask worker SCHEDULER --nthreads N --preload grader.cluster.preload` once the checks pass; a plain
+    `dask worker` with that preload does the same. Stop it with Ctrl-C.
+
+    \b
+    Example:
+      nngrader worker tcp://scheduler.example.edu:8786
+    """
+    from grader.batch.runner import default_jobs
+    from grader.cluster.worker import worker_doctor
+
+    try:
+        import distributed  # noqa: F401 - only whether it is there
+    except ImportError:
+        raise GraderError("a cluster worker needs Dask: pip install 'nngrader[cluster]'") from None
+    if data_dir is not None:
+        os.environ["NNGRADER_DATA_DIR"] = str(data_dir.resolve())
+    os.environ["NNGRADER_WORKER_SANDBOX"] = sandbox
+    threads = nthreads or default_jobs(load_rubric(rubric))
+    items = [item for item in worker_doctor("docker" if sandbox == "docker" else "local", __version__)
+             if item.name != "cores"]
+    _show_items(items)
+    if not all(item.ok for item in items):
+        raise GraderError("this node cannot grade yet: fix the lines marked FAIL above")
+    command = [sys.executable, "-m", "distributed.cli.dask_worker", scheduler, "--nthreads", str(threads),
+               "--nworkers", "1", "--preload", "grader.cluster.preload"]
+    click.echo(f"starting: dask worker {scheduler} --nthreads {threads} --preload grader.cluster.preload")
+    sys.stdout.flush()
+    os.execv(sys.executable, command)
 
 
 @main.group()
@@ -607,10 +667,14 @@ def gradescope_run(root: Path, rubric: str | None, sandbox: str, data_dir: Path 
 @click.option("--entry", metavar="PATH",
               help="The entry file inside every student folder or .zip, e.g. simple_nn.py (overrides the rule "
                    "that picks the file defining the class).")
+@click.option("--cluster", metavar="tcp://HOST:8786", envvar="DASK_SCHEDULER_ADDRESS",
+              help="Grade on a Dask cluster: each student is a task on a worker, which uses its own sandbox "
+                   "(docker unless --sandbox local) and its own MNIST [env: DASK_SCHEDULER_ADDRESS]. "
+                   "Needs pip install 'nngrader[cluster]'.")
 @friendly_errors
 def batch(class_dir: Path, out_dir: Path, jobs: int | None, resume: bool, rubric: str | None, sandbox: str,
           data_dir: Path | None, seed: int | None, quick: bool, canvas_assignment: str | None, roster: Path | None,
-          entry: str | None) -> None:
+          entry: str | None, cluster: str | None) -> None:
     """Grade every submission in CLASS_DIR and write a gradebook.
 
     CLASS_DIR may hold alice.py files, one folder per student, GitHub Classroom clones
@@ -624,15 +688,25 @@ def batch(class_dir: Path, out_dir: Path, jobs: int | None, resume: bool, rubric
       nngrader batch submissions/ --out results/ --resume --jobs 2
       nngrader batch submissions/ --out results/ --canvas-assignment "Digit recognizer (12345)"
       nngrader batch submissions/ --out results/ --roster canvas_export.csv --canvas-assignment "Digits (12345)"
+      nngrader batch submissions/ --out results/ --cluster tcp://scheduler.example.edu:8786
     """
     from grader.batch import grade_batch
     from grader.batch.progress import make_progress
     from grader.batch.runner import interrupt_on_sigterm
 
-    with interrupt_on_sigterm(), make_progress() as progress:
-        result = grade_batch(class_dir, out_dir=out_dir, rubric=rubric, sandbox=sandbox, data_dir=data_dir,
-                             jobs=jobs, resume=resume, seed=seed, quick=quick, progress=progress,
-                             canvas_assignment=canvas_assignment, roster=roster, entry=entry)
+    if cluster and jobs is not None:
+        raise click.UsageError("--jobs sets the local pool; on a cluster each worker's --nthreads decides")
+    with contextlib.ExitStack() as stack:
+        executor = None
+        if cluster:
+            from grader.cluster import DaskExecutor
+
+            executor = stack.enter_context(DaskExecutor(cluster, sandbox))
+        with interrupt_on_sigterm(), make_progress() as progress:
+            result = grade_batch(class_dir, out_dir=out_dir, rubric=rubric, sandbox=sandbox, data_dir=data_dir,
+                                 jobs=jobs, resume=resume, seed=seed, quick=quick, progress=progress,
+                                 canvas_assignment=canvas_assignment, roster=roster, entry=entry,
+                                 executor=executor)
     graded = [r.report for r in result.records if r.report is not None]
     mean = f", mean {sum(r.score for r in graded) / len(graded):.1f}/{graded[0].max_score:g}" if graded else ""
     state = "interrupted" if result.interrupted else "done"

@@ -5,6 +5,7 @@ GraderError
  +-- DataError         MNIST is missing, corrupt or cannot be downloaded
  +-- SandboxError      the sandbox (Docker engine, image, local process) cannot run
  +-- SubmissionError   the submission file cannot be read at all
+ +-- ClusterError      the Dask scheduler cannot be reached or is lost, or its workers cannot grade
 """
 
 
@@ -26,3 +27,7 @@ class SandboxError(GraderError):
 
 class SubmissionError(GraderError):
     """The submission file cannot be read at all."""
+
+
+class ClusterError(GraderError):
+    """The Dask scheduler cannot be reached or is lost, or its workers cannot grade."""

@@ -2,8 +2,11 @@
 
 Flow: validate rubric, data and sandbox once (a problem there stops the batch with a GraderError) ->
 discover submissions -> reuse stored records whose cache key still matches (--resume) -> grade the
-rest on a thread pool (each grading runs its stages in separate sandbox processes/containers, so
-threads only wait) -> write each record as soon as it is done -> write the gradebook.
+rest with an Executor -> write each record as soon as it is done -> write the gradebook.
+
+Two executors grade with the same function: the local thread pool here (each grading runs its stages in
+separate sandbox processes/containers, so threads only wait), and grader.cluster's Dask executor, which
+ships each student's files to a worker that grades them there. The batch never learns which sandbox runs.
 
 One student never stops the batch: an entry with nothing gradable (a FIFO, a zip bomb, an ambiguous folder)
 becomes an `invalid_submission` record, any exception while grading a `grader_error` record, and the
@@ -18,7 +21,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import heapq
-import inspect
 import os
 import signal
 import statistics
@@ -26,9 +28,9 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal, Protocol
 
 from grader.api import grade_submission
 from grader.batch.discover import Submission, discover
@@ -53,9 +55,6 @@ from grader.version import __version__
 
 STOP_TIMEOUT_S = 30.0  # how long Ctrl-C waits for running gradings to wind down
 TICK_S = 0.5  # how often the progress callback hears about running students
-# grade_submission's signature decides how a student's folder is passed (see _grade): the one switch.
-_API_PARAMETERS = inspect.signature(grade_submission).parameters
-API_TAKES_ENTRY = "entry" in _API_PARAMETERS
 
 EventKind = Literal["start", "tick", "done", "interrupted", "finish"]
 
@@ -92,6 +91,45 @@ class BatchEvent:
 
 
 ProgressCallback = Callable[[BatchEvent], None]
+
+
+@dataclass(frozen=True)
+class GradingJob:
+    """One student to grade: the collected submission, what its grade depends on, and its seed."""
+
+    submission: Submission
+    key: CacheKey
+    seed: int
+
+
+@dataclass(frozen=True)
+class BatchSettings:
+    """What every student's grading shares, wherever it runs."""
+
+    rubric: LoadedRubric
+    quick: bool
+    data_dir: Path | None
+
+
+class Executor(Protocol):
+    """Grades jobs somewhere: the local thread pool, or a cluster (grader.cluster.DaskExecutor).
+
+    sandbox_name: the sandbox the gradings use, recorded in each cache key. slots: gradings at once (for the ETA).
+    Both grade through `grade_files`, so a student's grade does not depend on where it was computed.
+    run: grade every job, calling on_done(record) in the calling thread as each finishes and on_tick() about
+    every TICK_S; stop on KeyboardInterrupt (leaving nothing running) and return True if interrupted. A
+    GraderError means the executor itself was lost (the gradebook of what is done is still written).
+    """
+
+    sandbox_name: str
+    slots: int
+
+    def running(self) -> tuple[RunningStudent, ...]:
+        """The students being graded right now (for progress and the ETA; () when the executor cannot tell)."""
+        ...
+
+    def run(self, jobs: list[GradingJob], settings: BatchSettings, on_done: Callable[[StudentRecord], None],
+            on_tick: Callable[[], None]) -> bool: ...
 
 
 class BatchCancelled(Exception):
@@ -177,19 +215,12 @@ def estimate_remaining(*, queued: int, running: Sequence[RunningStudent], typica
 class _Context:
     """What every student's grading shares."""
 
-    rubric: LoadedRubric
+    settings: BatchSettings
     sandbox: _CancellableSandbox
     sandbox_notes: list[Note]
-    data_dir: Path | None
-    seed: int | None
-    quick: bool
     cancel: threading.Event  # shared with `sandbox`: set by Ctrl-C
     running: _Running
     speculate: bool = False  # start training early: only when one grading at a time leaves cores free
-
-    def key(self, submission_sha256: str, sandbox_name: str) -> CacheKey:
-        return CacheKey(submission_sha256=submission_sha256, rubric_sha256=self.rubric.sha256,
-                        grader_version=__version__, sandbox=sandbox_name, quick=self.quick, seed=self.seed)
 
 
 def default_jobs(rubric: LoadedRubric) -> int:
@@ -219,60 +250,64 @@ def _unfinished(submission: Submission, key: CacheKey, message: str, *, status: 
                          retry=status == "grader_error", duration_s=duration_s)
 
 
-def _grade(submission: Submission, ctx: _Context, seed: int) -> Report:
-    """grade_submission on the student's collected folder and its entry: the one call to switch.
-
-    Until the api takes `entry=`, it is given the entry file alone (helper modules then stay behind).
-    """
-    assert submission.path is not None and submission.entry is not None
-    options: dict[str, Any] = dict(rubric=ctx.rubric, sandbox=ctx.sandbox, data_dir=ctx.data_dir, seed=seed,
-                                   quick=ctx.quick, student=submission.student, speculate=ctx.speculate,
-                                   cancel=ctx.cancel)
-    if "on_progress" in _API_PARAMETERS:
-        options["on_progress"] = lambda event: ctx.running.report(submission.student, event)
-    if API_TAKES_ENTRY:
-        options["entry"] = submission.entry
-        return grade_submission(submission.path, **options)
-    return grade_submission(submission.path / submission.entry, **options)
+def error_record(job: GradingJob, message: str, duration_s: float = 0.0) -> StudentRecord:
+    """A grader_error record: the grading failed on the grader's side (retried on --resume)."""
+    return _unfinished(job.submission, job.key, message, status="grader_error", duration_s=duration_s)
 
 
-def _grade_with_retry(submission: Submission, ctx: _Context, seed: int) -> Report:
-    """_grade, tried once more when the sandbox itself failed (a transient engine error).
+def graded_record(job: GradingJob, report: Report, duration_s: float) -> StudentRecord:
+    """The record of a finished grading."""
+    return StudentRecord(student=job.submission.student, status="graded", key=job.key, submission=job.submission,
+                         report=report, duration_s=duration_s)
 
-    Student behaviour never raises SandboxError (it is report data), so a retry cannot hide it.
+
+def grading_failure(exc: BaseException) -> str:
+    """What a grader_error record says about an exception raised while grading."""
+    return str(exc) if isinstance(exc, GraderError) else f"unexpected {type(exc).__name__}: {exc}"
+
+
+def grade_files(path: Path, entry: str, student: str, seed: int, settings: BatchSettings, *, sandbox: Sandbox,
+                sandbox_notes: list[Note], speculate: bool = False, cancel: threading.Event | None = None,
+                on_progress: Callable[[ProgressEvent], None] | None = None) -> Report:
+    """The grading function of every executor: grade_submission on one student's folder, with the sandbox's notes.
+
+    Tried once more when the sandbox itself failed (a transient engine error); student behaviour never raises
+    SandboxError (it is report data), so a retry cannot hide it.
     """
     for attempt in (1, 2):
         try:
-            return _grade(submission, ctx, seed)
+            report = grade_submission(path, entry=entry, rubric=settings.rubric, sandbox=sandbox,
+                                      data_dir=settings.data_dir, seed=seed, quick=settings.quick, student=student,
+                                      speculate=speculate, cancel=cancel, on_progress=on_progress)
+            return report.model_copy(update={"notes": sandbox_notes + report.notes})
         except SandboxError:
-            if attempt == 2 or ctx.cancel.is_set():
+            if attempt == 2 or (cancel is not None and cancel.is_set()):
                 raise
     raise AssertionError("unreachable")
 
 
-def _grade_one(submission: Submission, key: CacheKey, ctx: _Context) -> StudentRecord | None:
+def _grade_one(job: GradingJob, ctx: _Context) -> StudentRecord | None:
     """Grade one student in a worker thread; None when the batch was cancelled meanwhile."""
-    if submission.error is not None or submission.path is None:
-        return _unfinished(submission, key, submission.error or "nothing to grade", status="invalid_submission")
+    submission = job.submission
+    assert submission.path is not None and submission.entry is not None
     started = time.perf_counter()
-    seed = ctx.seed if ctx.seed is not None else student_seed(key.submission_sha256, key.rubric_sha256)
     ctx.running.start(submission.student)
     try:
-        report = _grade_with_retry(submission, ctx, seed)
+        report = grade_files(submission.path, submission.entry, submission.student, job.seed, ctx.settings,
+                             sandbox=ctx.sandbox, sandbox_notes=ctx.sandbox_notes, speculate=ctx.speculate,
+                             cancel=ctx.cancel, on_progress=lambda event: ctx.running.report(submission.student,
+                                                                                              event))
     except BatchCancelled:
         return None
     except Exception as exc:  # noqa: BLE001 - one student's crash of the grader must not stop the class
         if ctx.cancel.is_set():  # its sandbox was killed by Ctrl-C: not this student's outcome
             return None
-        message = str(exc) if isinstance(exc, GraderError) else f"unexpected {type(exc).__name__}: {exc}"
-        return _unfinished(submission, key, message, status="grader_error", duration_s=time.perf_counter() - started)
+        return error_record(job, grading_failure(exc), time.perf_counter() - started)
     finally:
         ctx.running.finish(submission.student)
     if ctx.cancel.is_set():  # a stage was killed under it: the report is not a real grade
         return None
-    report = report.model_copy(update={"notes": ctx.sandbox_notes + report.notes})
-    return StudentRecord(student=submission.student, status="graded", key=key, submission=submission,
-                         report=report, duration_s=time.perf_counter() - started)
+    return graded_record(job, report, time.perf_counter() - started)
 
 
 def _reusable(stored: StudentRecord, key: CacheKey) -> bool:
@@ -283,8 +318,8 @@ def _reusable(stored: StudentRecord, key: CacheKey) -> bool:
 class _Tally:
     """Counts for progress events; updated only by the calling thread."""
 
-    def __init__(self, total: int, reused: int, progress: ProgressCallback | None, running: _Running,
-                 jobs: int) -> None:
+    def __init__(self, total: int, reused: int, progress: ProgressCallback | None,
+                 running: Callable[[], tuple[RunningStudent, ...]], jobs: int) -> None:
         self.total, self.reused, self.progress, self.running, self.jobs = total, reused, progress, running, jobs
         self.done = self.errors = self.invalid = self.not_passed = 0
         self.durations: list[float] = []
@@ -299,7 +334,7 @@ class _Tally:
                 self.durations.append(record.duration_s)
         if self.progress is None:
             return
-        running = self.running.snapshot()
+        running = self.running()
         queued = self.total - self.done - len(running)
         typical = statistics.median(self.durations) if self.durations else None
         eta = estimate_remaining(queued=max(0, queued), running=running, typical_s=typical, jobs=self.jobs) \
@@ -315,7 +350,7 @@ def _kill_running_stages(sandbox: Sandbox) -> None:
 
 
 @contextlib.contextmanager
-def _ignore_interrupts() -> Iterator[None]:
+def ignore_interrupts() -> Iterator[None]:
     """A second Ctrl-C (or a SIGTERM) during cleanup must not leave sandboxes running."""
     if threading.current_thread() is not threading.main_thread():
         yield
@@ -360,12 +395,12 @@ def _wind_down(futures: list[Future[StudentRecord | None]], ctx: _Context) -> No
         inner.sweep()
 
 
-def _run_pool(todo: list[tuple[Submission, CacheKey]], ctx: _Context, jobs: int,
+def _run_pool(todo: list[GradingJob], ctx: _Context, jobs: int,
               on_done: Callable[[StudentRecord], None], on_tick: Callable[[], None]) -> bool:
     """Grade `todo` on `jobs` threads, calling on_done in this thread as each finishes and on_tick about every
     TICK_S; True if interrupted."""
     pool = ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="nngrader-batch")
-    futures = [pool.submit(_grade_one, submission, key, ctx) for submission, key in todo]
+    futures = [pool.submit(_grade_one, job, ctx) for job in todo]
     pending = set(futures)
     try:
         while pending:
@@ -376,7 +411,7 @@ def _run_pool(todo: list[tuple[Submission, CacheKey]], ctx: _Context, jobs: int,
                     on_done(record)
             on_tick()
     except KeyboardInterrupt:
-        with _ignore_interrupts():
+        with ignore_interrupts():
             ctx.cancel.set()
             pool.shutdown(wait=False, cancel_futures=True)
             _wind_down(futures, ctx)
@@ -384,6 +419,29 @@ def _run_pool(todo: list[tuple[Submission, CacheKey]], ctx: _Context, jobs: int,
     finally:
         pool.shutdown(wait=False, cancel_futures=True)
     return False
+
+
+class LocalPool:
+    """The local executor: `jobs` threads on this machine, each grading in its own sandbox stages."""
+
+    def __init__(self, sandbox: str | Sandbox = "auto", jobs: int | None = None) -> None:
+        self.box, self.notes = select_sandbox(sandbox) if isinstance(sandbox, str) else (sandbox, [])
+        self.sandbox_name = self.box.name
+        self.jobs = jobs
+        self.slots = jobs or 1
+        self._running: _Running | None = None
+
+    def running(self) -> tuple[RunningStudent, ...]:
+        return self._running.snapshot() if self._running is not None else ()
+
+    def run(self, jobs: list[GradingJob], settings: BatchSettings, on_done: Callable[[StudentRecord], None],
+            on_tick: Callable[[], None]) -> bool:
+        limits = settings.rubric.rubric.limits
+        self._running = _Running(limits.load_timeout_s + limits.probe_timeout_s + limits.train_timeout_s)
+        cancel = threading.Event()
+        ctx = _Context(settings=settings, sandbox=_CancellableSandbox(self.box, cancel), sandbox_notes=self.notes,
+                       cancel=cancel, running=self._running, speculate=self.slots == 1)
+        return _run_pool(jobs, ctx, self.slots, on_done, on_tick)
 
 
 def write_gradebook(out_dir: Path, records: list[StudentRecord], rubric: LoadedRubric, *,
@@ -407,40 +465,37 @@ class _Prepared:
     """What was checked once before any grading."""
 
     rubric: LoadedRubric
-    sandbox: Sandbox
-    notes: list[Note]
+    executor: Executor
     roster: Roster | None = None
-    limit_s: float = field(init=False)
-
-    def __post_init__(self) -> None:
-        limits = self.rubric.rubric.limits
-        self.limit_s = limits.load_timeout_s + limits.probe_timeout_s + limits.train_timeout_s
 
 
-def _prepare(rubric: str | Path | LoadedRubric | None, sandbox: str | Sandbox, data_dir: Path | None,
-             canvas_assignment: str | None, roster: str | Path | None) -> _Prepared:
+def _prepare(rubric: str | Path | LoadedRubric | None, sandbox: str | Sandbox, jobs: int | None,
+             executor: Executor | None, data_dir: Path | None, canvas_assignment: str | None,
+             roster: str | Path | None) -> _Prepared:
     """Everything that would fail for every student, checked once before any grading."""
     loaded = rubric if isinstance(rubric, LoadedRubric) else load_rubric(rubric)
     if canvas_assignment:
         canvas_rows([], loaded.rubric, canvas_assignment)  # a malformed title fails now, not after an hour
     read = read_roster(roster) if roster is not None else None
-    mnist.prepare(data_dir)
-    box, notes = select_sandbox(sandbox) if isinstance(sandbox, str) else (sandbox, [])
-    return _Prepared(loaded, box, notes, read)
+    if executor is None:  # a cluster's workers bring their own data and sandboxes (and check them on start-up)
+        mnist.prepare(data_dir)
+        executor = LocalPool(sandbox, max(1, jobs if jobs is not None else default_jobs(loaded)))
+    return _Prepared(loaded, executor, read)
 
 
-def _split(submissions: list[Submission], ctx: _Context, out: Path, *, resume: bool,
-           sandbox_name: str) -> tuple[list[StudentRecord], list[tuple[Submission, CacheKey]]]:
-    """Stored records still valid (only with resume), and the submissions to grade with their keys."""
+def _split(submissions: list[Submission], key: Callable[[str], CacheKey], seed: int | None, out: Path, *,
+           resume: bool) -> tuple[list[StudentRecord], list[GradingJob]]:
+    """Stored records still valid (only with resume), and the submissions to grade as jobs."""
     reused: list[StudentRecord] = []
-    todo: list[tuple[Submission, CacheKey]] = []
+    todo: list[GradingJob] = []
     for submission in submissions:
-        key = ctx.key(_fingerprint(submission), sandbox_name)
+        job_key = key(_fingerprint(submission))
         stored = read_record(out, submission.student) if resume else None
-        if stored is not None and _reusable(stored, key):
+        if stored is not None and _reusable(stored, job_key):
             reused.append(stored)
         else:
-            todo.append((submission, key))
+            todo.append(GradingJob(submission, job_key, seed if seed is not None else
+                                   student_seed(job_key.submission_sha256, job_key.rubric_sha256)))
     return reused, todo
 
 
@@ -448,7 +503,8 @@ def grade_batch(class_dir: str | Path, *, out_dir: str | Path, rubric: str | Pat
                 sandbox: str | Sandbox = "auto", data_dir: str | Path | None = None, jobs: int | None = None,
                 resume: bool = False, seed: int | None = None, quick: bool = False,
                 progress: ProgressCallback | None = None, canvas_assignment: str | None = None,
-                roster: str | Path | None = None, entry: str | None = None) -> BatchResult:
+                roster: str | Path | None = None, entry: str | None = None,
+                executor: Executor | None = None) -> BatchResult:
     """Grade every submission under `class_dir`; write reports and the gradebook into `out_dir`.
 
     out_dir gets reports/<student>.json (a StudentRecord, written as soon as the student is done),
@@ -460,24 +516,27 @@ def grade_batch(class_dir: str | Path, *, out_dir: str | Path, rubric: str | Pat
     gets real Canvas ids, and the result lists what did not match. entry: the entry's path inside every
     student folder or archive (overrides the rule). progress: called from this thread with a BatchEvent
     at start, about twice a second ('tick'), after each student, and at the end.
+    executor: where the gradings run (default: a LocalPool of `jobs` threads with `sandbox`; a
+    grader.cluster.DaskExecutor grades on a Dask cluster, whose workers bring their own sandbox and data).
     Raises GraderError only for problems that stop the whole batch (rubric, data, sandbox, roster, class
-    folder); nothing a student submits does.
+    folder, a lost cluster); nothing a student submits does. The gradebook of what is done is written first.
     """
     started = time.perf_counter()
     out = Path(out_dir)
     data = Path(data_dir) if data_dir else None
-    prepared = _prepare(rubric, sandbox, data, canvas_assignment, roster)
-    loaded, box = prepared.rubric, prepared.sandbox
+    prepared = _prepare(rubric, sandbox, jobs, executor, data, canvas_assignment, roster)
+    loaded, run_on = prepared.rubric, prepared.executor
     submissions = discover(class_dir, work_dir=out / "work", class_name=loaded.rubric.architecture.class_name,
                            entry=entry, exclude=[out])
     matched = match_roster(prepared.roster, submissions) if prepared.roster is not None else None
-    cancel = threading.Event()
-    jobs = max(1, jobs if jobs is not None else default_jobs(loaded))
-    ctx = _Context(rubric=loaded, sandbox=_CancellableSandbox(box, cancel), sandbox_notes=prepared.notes,
-                   data_dir=data, seed=seed, quick=quick, cancel=cancel, running=_Running(prepared.limit_s),
-                   speculate=jobs == 1)
-    records, todo = _split(submissions, ctx, out, resume=resume, sandbox_name=box.name)
-    tally = _Tally(total=len(todo), reused=len(records), progress=progress, running=ctx.running, jobs=jobs)
+
+    def key(submission_sha256: str) -> CacheKey:
+        return CacheKey(submission_sha256=submission_sha256, rubric_sha256=loaded.sha256, grader_version=__version__,
+                        sandbox=run_on.sandbox_name, quick=quick, seed=seed)
+
+    records, todo = _split(submissions, key, seed, out, resume=resume)
+    tally = _Tally(total=len(todo), reused=len(records), progress=progress, running=run_on.running,
+                   jobs=run_on.slots)
     tally.emit("start")
 
     def on_done(record: StudentRecord) -> None:
@@ -485,13 +544,21 @@ def grade_batch(class_dir: str | Path, *, out_dir: str | Path, rubric: str | Pat
         records.append(record)
         tally.emit("done", record)
 
-    for submission, key in [item for item in todo if item[0].error is not None]:  # nothing to grade: no thread
-        on_done(_unfinished(submission, key, submission.error or "", status="invalid_submission"))
-    gradable = [item for item in todo if item[0].error is None]
-    interrupted = _run_pool(gradable, ctx, jobs, on_done, lambda: tally.emit("tick")) if gradable else False
-    records.sort(key=lambda record: record.student)
-    grades, canvas, summary = write_gradebook(out, records, loaded, canvas_assignment=canvas_assignment,
-                                              interrupted=interrupted, discovered=len(submissions), roster=matched)
+    def finish(interrupted: bool) -> tuple[Path, Path | None, Path]:
+        records.sort(key=lambda record: record.student)
+        return write_gradebook(out, records, loaded, canvas_assignment=canvas_assignment, interrupted=interrupted,
+                               discovered=len(submissions), roster=matched)
+
+    for job in [job for job in todo if job.submission.error is not None]:  # nothing to grade: no executor
+        on_done(_unfinished(job.submission, job.key, job.submission.error or "", status="invalid_submission"))
+    gradable = [job for job in todo if job.submission.error is None]
+    try:
+        interrupted = run_on.run(gradable, BatchSettings(loaded, quick, data), on_done,
+                                 lambda: tally.emit("tick")) if gradable else False
+    except GraderError:
+        finish(interrupted=True)  # the executor was lost: what is done is kept, --resume grades the rest
+        raise
+    grades, canvas, summary = finish(interrupted)
     tally.emit("interrupted" if interrupted else "finish")
     return BatchResult(out_dir=out, rubric_id=loaded.rubric.id, records=records, discovered=len(submissions),
                        graded_now=tally.done, reused=tally.reused, interrupted=interrupted, grades_csv=grades,

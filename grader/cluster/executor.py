@@ -1,0 +1,210 @@
+"""DaskExecutor: the batch's Executor on a Dask cluster (client side).
+
+Connect to the scheduler, wait for a worker, refuse workers running another nngrader version. run() sends
+one task per student (the collected files as bytes, never a path), polls the futures and turns each result
+into a record in the calling thread, exactly as the local pool does. Faults:
+
+- a worker lost mid-grading (kill -9, a lost node): Dask re-runs its tasks on other workers; a task that
+  keeps losing workers (Dask's `distributed.scheduler.allowed-failures`, default 3) ends as KilledWorker,
+  which becomes a grader_error record (retried by --resume); the batch goes on;
+- Ctrl-C: queued tasks are cancelled, every worker stops this batch's running stages (see worker.stop_batch),
+  and the client waits until none is live, then sweeps leftovers;
+- the scheduler lost: ClusterError, after which the batch still writes the gradebook of what is done.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from grader.batch.records import StudentRecord
+from grader.batch.runner import (
+    STOP_TIMEOUT_S,
+    TICK_S,
+    BatchSettings,
+    GradingJob,
+    RunningStudent,
+    error_record,
+    graded_record,
+    grading_failure,
+    ignore_interrupts,
+)
+from grader.cluster import worker
+from grader.errors import ClusterError, GraderError
+from grader.sandbox.base import DoctorItem
+from grader.submission import collect
+from grader.version import __version__
+
+INSTALL_HINT = "batch grading on a cluster needs Dask: pip install 'nngrader[cluster]'"
+POLL_S = 0.1  # how often the client looks at its futures (local state: cheap)
+
+
+def _distributed() -> Any:
+    try:
+        import distributed
+    except ImportError:
+        raise ClusterError(INSTALL_HINT) from None
+    return distributed
+
+
+def connect(address: str, timeout_s: float = 30.0) -> Any:
+    """A Client of the scheduler at `address`, once at least one worker is there."""
+    distributed = _distributed()
+    try:
+        client = distributed.Client(address, timeout=timeout_s, set_as_default=False)
+    except (OSError, TimeoutError, ValueError) as exc:
+        raise ClusterError(f"cannot reach the Dask scheduler at {address} ({exc}): is `dask scheduler` running "
+                           "there, and is the port open from this machine?") from None
+    try:
+        client.wait_for_workers(1, timeout=timeout_s)
+    except (OSError, TimeoutError) as exc:
+        client.close()
+        raise ClusterError(f"no worker joined the Dask scheduler at {address} within {timeout_s:.0f} s ({exc}): "
+                           "start one with `nngrader worker " + address + "`") from None
+    return client
+
+
+def _check_versions(client: Any, address: str) -> None:
+    versions: dict[str, str] = client.run(worker.worker_version, on_error="return")
+    wrong = {name: str(version) for name, version in versions.items() if version != __version__}
+    if wrong:
+        listed = ", ".join(f"{name} runs {version}" for name, version in sorted(wrong.items()))
+        client.close()
+        raise ClusterError(f"workers of {address} run another nngrader than this client ({__version__}): {listed}. "
+                           "Install the same version on every node.")
+
+
+class DaskExecutor:
+    """Grades a batch's students as tasks on the Dask cluster at `address`; each worker uses its own `sandbox`.
+
+    sandbox: 'docker' (default; 'auto' means docker too: a cluster node silently falling back to an
+    unisolated sandbox is not what anyone wants) or 'local'.
+    """
+
+    def __init__(self, address: str, sandbox: str = "docker", *, connect_timeout_s: float = 30.0) -> None:
+        if sandbox not in ("auto", "docker", "local"):
+            raise ClusterError(f"unknown sandbox {sandbox!r} for cluster workers: use docker or local")
+        self.address = address
+        self.worker_sandbox: worker.WorkerSandbox = "local" if sandbox == "local" else "docker"
+        self.sandbox_name: str = self.worker_sandbox
+        self.client = connect(address, connect_timeout_s)
+        _check_versions(self.client, address)
+        self.slots = max(1, sum(self.client.nthreads().values()))
+
+    def __enter__(self) -> DaskExecutor:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):  # closing a client whose scheduler is gone must not raise
+            self.client.close()
+
+    def running(self) -> tuple[RunningStudent, ...]:
+        return ()  # the scheduler knows, but asking it twice a second per batch is not worth an ETA detail
+
+    def _task(self, job: GradingJob, settings: BatchSettings, batch_id: str) -> worker.GradeTask:
+        submission = job.submission
+        assert submission.path is not None and submission.entry is not None
+        files = collect(submission.path, entry=submission.entry,
+                        class_name=settings.rubric.rubric.architecture.class_name)
+        return worker.GradeTask(batch_id=batch_id, student=submission.student, files=files, seed=job.seed,
+                                rubric=settings.rubric, quick=settings.quick, sandbox=self.worker_sandbox,
+                                grader_version=__version__)
+
+    def _record(self, job: GradingJob, future: Any) -> StudentRecord | None:
+        """The record of a finished future; None for a task stopped by our own Ctrl-C."""
+        distributed = _distributed()
+        if future.status == "finished":
+            result: worker.TaskResult = future.result()
+            if result.cancelled:
+                return None
+            if result.report is not None:
+                return graded_record(job, result.report, result.duration_s)
+            return error_record(job, result.error or "the worker returned nothing", result.duration_s)
+        exc = future.exception()
+        if isinstance(exc, distributed.KilledWorker):
+            return error_record(job, "the workers grading this submission were lost again and again (killed, out "
+                                     "of memory or a lost node), so it was not tried further: --resume tries again")
+        return error_record(job, f"on the cluster: {grading_failure(exc)}")
+
+    def run(self, jobs: list[GradingJob], settings: BatchSettings, on_done: Callable[[StudentRecord], None],
+            on_tick: Callable[[], None]) -> bool:
+        batch_id = uuid.uuid4().hex
+        futures: dict[Any, GradingJob] = {}
+        try:
+            for job in jobs:
+                try:
+                    task = self._task(job, settings, batch_id)
+                except GraderError as exc:  # the work folder changed under us: this student only
+                    on_done(error_record(job, f"could not read the collected files: {exc}"))
+                    continue
+                future = self.client.submit(worker.grade_task, task, pure=False,
+                                            key=f"nngrader-{job.submission.student}-{batch_id[:8]}")
+                futures[future] = job
+            self._collect(futures, on_done, on_tick)
+        except KeyboardInterrupt:
+            with ignore_interrupts():
+                self._stop(batch_id, futures)
+            return True
+        finally:
+            with contextlib.suppress(Exception):
+                self.client.run(worker.forget_batch, batch_id, on_error="ignore")
+        return False
+
+    def _collect(self, futures: dict[Any, GradingJob], on_done: Callable[[StudentRecord], None],
+                 on_tick: Callable[[], None]) -> None:
+        pending = dict(futures)
+        next_tick = time.monotonic()
+        while pending:
+            finished = [future for future in pending if future.done()]
+            for future in sorted(finished, key=lambda f: pending[f].submission.student):
+                job = pending.pop(future)
+                if future.status == "cancelled" or self.client.status not in ("running", "connecting"):
+                    raise ClusterError(f"lost the Dask scheduler at {self.address} with {len(pending) + 1} "
+                                       "student(s) still to grade: what is graded is saved; rerun with --resume")
+                record = self._record(job, future)
+                if record is not None:
+                    on_done(record)
+            if time.monotonic() >= next_tick:
+                on_tick()
+                next_tick = time.monotonic() + TICK_S
+            if pending:
+                time.sleep(POLL_S)
+
+    def _stop(self, batch_id: str, futures: dict[Any, GradingJob]) -> None:
+        """After Ctrl-C: no queued task starts, and no grading of this batch runs on any worker when we return."""
+        with contextlib.suppress(Exception):
+            self.client.cancel(list(futures))
+        deadline = time.monotonic() + STOP_TIMEOUT_S
+        while time.monotonic() < deadline:
+            try:
+                live = self.client.run(worker.stop_batch, batch_id, on_error="ignore")
+            except Exception:  # noqa: BLE001 - the scheduler gone too: nothing more we can reach
+                return
+            if not sum(count for count in live.values() if isinstance(count, int)):
+                break
+            time.sleep(0.25)
+        with contextlib.suppress(Exception):
+            self.client.run(worker.sweep, self.worker_sandbox, on_error="ignore")
+
+
+def cluster_doctor(address: str, sandbox: str = "docker", timeout_s: float = 30.0) -> dict[str, list[DoctorItem]]:
+    """`nngrader doctor --cluster ADDRESS`: each worker's own items (version, sandbox, MNIST, cores)."""
+    client = connect(address, timeout_s)
+    try:
+        name: worker.WorkerSandbox = "local" if sandbox == "local" else "docker"
+        answers = client.run(worker.worker_doctor, name, __version__, on_error="return")
+    finally:
+        client.close()
+    report: dict[str, list[DoctorItem]] = {}
+    for address_, items in sorted(answers.items()):
+        if isinstance(items, BaseException):
+            items = [DoctorItem(name="worker", ok=False, detail=f"the check failed there: {items}",
+                                fix="run `nngrader doctor` on that node")]
+        report[address_] = items
+    return report

@@ -1,0 +1,167 @@
+"""What runs inside a Dask worker process: grade one task, report on the worker, stop a batch's gradings.
+
+Every function here is sent by name (Dask pickles a reference to it), so workers need the same nngrader
+version as the client: the executor checks it when it connects, and each task checks it again (a worker may
+join later). Imports no Dask: a worker's functions are plain Python.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import socket
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field
+
+from grader.batch.runner import BatchSettings, grade_files, grading_failure
+from grader.doctor import data_item
+from grader.errors import GraderError
+from grader.models import Report, StrictModel
+from grader.rubric import LoadedRubric
+from grader.sandbox.base import DoctorItem, Sandbox
+from grader.sandbox.select import doctor_contributions, select_sandbox
+from grader.submission import SubmissionFiles
+from grader.version import __version__
+
+WorkerSandbox = Literal["docker", "local"]
+
+
+class GradeTask(StrictModel):
+    """One student's grading, as shipped to a worker: the files themselves, never a path on the client."""
+
+    batch_id: str = Field(description="The client's batch: Ctrl-C there stops this batch's tasks on every worker.")
+    student: str
+    files: SubmissionFiles = Field(description="The collected files (bounded by discovery) and the entry.")
+    seed: int
+    rubric: LoadedRubric
+    quick: bool
+    sandbox: WorkerSandbox
+    grader_version: str = Field(description="The client's nngrader version; a worker running another refuses.")
+
+
+class TaskResult(StrictModel):
+    """What a worker sends back: a Report, or the reason there is none."""
+
+    report: Report | None = None
+    error: str | None = Field(default=None, description="A grader-side failure (becomes a grader_error record).")
+    cancelled: bool = Field(default=False, description="Stopped by the client's Ctrl-C: not an outcome.")
+    duration_s: float = 0.0
+    worker: str = Field(default="", description="host:pid of the worker process that graded it.")
+
+
+class _Batch:
+    """One client batch as this worker process sees it: its cancel flag and the sandboxes grading for it."""
+
+    def __init__(self) -> None:
+        self.cancel = threading.Event()
+        self.sandboxes: dict[int, Sandbox] = {}  # id -> sandbox (sandboxes need not be hashable)
+
+
+_BATCHES: dict[str, _Batch] = {}
+_LOCK = threading.Lock()
+
+
+def _batch(batch_id: str) -> _Batch:
+    with _LOCK:
+        return _BATCHES.setdefault(batch_id, _Batch())
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def grade_task(task: GradeTask) -> TaskResult:
+    """Grade one student on this worker: write the files into a private folder, grade, remove the folder."""
+    started = time.perf_counter()
+    here = worker_name()
+    if task.grader_version != __version__:
+        return TaskResult(error=f"worker {here} runs nngrader {__version__}, the client {task.grader_version}: "
+                                "install the same version on every node", worker=here)
+    batch = _batch(task.batch_id)
+    if batch.cancel.is_set():
+        return TaskResult(cancelled=True, worker=here)
+    try:
+        box, notes = select_sandbox(task.sandbox)
+    except GraderError as exc:
+        return TaskResult(error=f"worker {here}: {exc}", worker=here, duration_s=time.perf_counter() - started)
+    with _LOCK:
+        batch.sandboxes[id(box)] = box
+    try:
+        with tempfile.TemporaryDirectory(prefix="nngrader-task-") as folder:
+            root = Path(folder) / "submission"
+            task.files.write(root)
+            settings = BatchSettings(rubric=task.rubric, quick=task.quick, data_dir=None)  # the worker's own MNIST
+            report = grade_files(root, task.files.entry, task.student, task.seed, settings, sandbox=box,
+                                 sandbox_notes=notes, cancel=batch.cancel)
+    except Exception as exc:  # noqa: BLE001 - one student's failure is a record, never a lost worker thread
+        if batch.cancel.is_set():
+            return TaskResult(cancelled=True, worker=here)
+        return TaskResult(error=grading_failure(exc), worker=here, duration_s=time.perf_counter() - started)
+    finally:
+        with _LOCK:
+            batch.sandboxes.pop(id(box), None)
+    if batch.cancel.is_set():  # a stage was killed under it: the report is not a real grade
+        return TaskResult(cancelled=True, worker=here)
+    return TaskResult(report=report, worker=here, duration_s=time.perf_counter() - started)
+
+
+def stop_batch(batch_id: str) -> int:
+    """Cancel a batch on this worker: no new grading starts, running stages are killed. Returns those still live."""
+    batch = _batch(batch_id)
+    batch.cancel.set()
+    with _LOCK:
+        live = list(batch.sandboxes.values())
+    for box in live:
+        box.stop_all()
+    return len(live)
+
+
+def live_gradings(batch_id: str) -> int:
+    """Gradings of the batch still running on this worker."""
+    with _LOCK:
+        batch = _BATCHES.get(batch_id)
+        return len(batch.sandboxes) if batch is not None else 0
+
+
+def forget_batch(batch_id: str) -> None:
+    """Drop a finished batch's bookkeeping (a stopped one stays cancelled until its tasks are gone)."""
+    with _LOCK:
+        batch = _BATCHES.get(batch_id)
+        if batch is not None and not batch.sandboxes and not batch.cancel.is_set():
+            del _BATCHES[batch_id]
+
+
+def sweep(sandbox: WorkerSandbox) -> int:
+    """Remove what graders that are gone left behind (a killed worker's containers); the count removed."""
+    box, _ = select_sandbox(sandbox)
+    return box.sweep()
+
+
+def worker_version() -> str:
+    return __version__
+
+
+def worker_doctor(sandbox: WorkerSandbox, client_version: str, dask_worker: Any = None) -> list[DoctorItem]:
+    """This worker's `nngrader doctor --cluster` lines: version, the sandbox's own checks, MNIST, cores.
+
+    dask_worker: the Worker (Dask passes it to functions run with Client.run that take this argument).
+    """
+    nthreads = dask_worker.state.nthreads if dask_worker is not None else "?"
+    same = client_version == __version__
+    items = [DoctorItem(name="nngrader", ok=same, detail=f"{__version__} on Python {platform.python_version()}"
+                        + ("" if same else f"; the client runs {client_version}"),
+                        fix="" if same else f"pip install nngrader=={client_version} on this node")]
+    contributions = dict(doctor_contributions())
+    try:
+        items += contributions[sandbox]()
+    except Exception as exc:  # noqa: BLE001 - a broken check is one failed line
+        items.append(DoctorItem(name=f"{sandbox} sandbox", ok=False, detail=f"the check itself failed: {exc}",
+                                fix="run `nngrader doctor` on this node"))
+    items.append(data_item(None))
+    items.append(DoctorItem(name="cores", ok=True, detail=f"{os.cpu_count()} cores, {nthreads} grading thread(s)"))
+    return items
