@@ -145,14 +145,15 @@ def test_the_batch_winds_down_through_stop_all_and_sweep() -> None:
     assert box.calls[-1] == "stop_all"
 
 
-def test_the_batch_imports_no_sandbox_backend() -> None:
-    code = ("import sys, grader.batch.runner, grader.api; "
+def test_the_batch_and_the_cluster_import_no_sandbox_backend() -> None:
+    code = ("import sys, grader.batch.runner, grader.api, grader.cluster.executor, grader.cluster.worker; "
             "print(sorted(m for m in sys.modules if m.startswith('grader.sandbox.')))")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
     loaded = set(eval(result.stdout))  # noqa: S307 - our own printed list
     assert not loaded & {"grader.sandbox.docker", "grader.sandbox.local", "grader.sandbox.docker_engine"}
-    source = (ROOT / "grader" / "batch" / "runner.py").read_text()
-    assert "/proc" not in source and "docker" not in source.lower()
+    for module in ("batch/runner.py", "cluster/executor.py", "cluster/worker.py"):
+        source = (ROOT / "grader" / module).read_text()
+        assert "/proc" not in source and "import docker" not in source and "sandbox.docker" not in source
 
 
 def sandbox_imports() -> dict[str, set[str]]:
