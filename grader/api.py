@@ -66,8 +66,9 @@ def stage_limits(loaded: LoadedRubric, stage: str, overrides: dict[str, Any]) ->
 
 
 def host_data(loaded: LoadedRubric, arrays: dict[str, np.ndarray], seed: int, quick: bool,
-              cache_dir: Path) -> HostData:
-    """Everything the host draws from the seed: probe inputs, the recorded coordinates, the hidden task."""
+              task_key: bytes) -> HostData:
+    """Everything the host draws from the seed: probe inputs, the recorded coordinates, the hidden task
+    (hidden with `task_key`, the installation's secret: see grader/task.py)."""
     rubric = loaded.rubric
     rng = np.random.default_rng(seed)
     train_rows = min(rubric.quick_samples, len(arrays["train_labels"])) if quick else len(arrays["train_labels"])
@@ -85,7 +86,7 @@ def host_data(loaded: LoadedRubric, arrays: dict[str, np.ndarray], seed: int, qu
     loss = rubric.get(LossDecreaseCheck)
     subset = min(loss.subset if loss else 2000, train_rows)
     loss_idx = np.sort(rng.choice(train_rows, size=subset, replace=False))
-    host.task = build_task(arrays, seed, secret_key(cache_dir), loss_idx)
+    host.task = build_task(arrays, seed, task_key, loss_idx)
     return host
 
 
@@ -94,12 +95,13 @@ class _Grading:
 
     def __init__(self, submission: SubmissionFiles, loaded: LoadedRubric, sandbox: Sandbox, seed: int, quick: bool,
                  overrides: dict[str, Any], data_dir: Path | None, cancel: threading.Event | None,
-                 on_progress: ProgressCallback | None) -> None:
+                 on_progress: ProgressCallback | None, task_key: bytes | None = None) -> None:
         self.submission, self.loaded, self.rubric = submission, loaded, loaded.rubric
         self.sandbox, self.seed, self.quick, self.overrides = sandbox, seed, quick, overrides
         self.prepared = mnist.prepare(data_dir)
         self.arrays = mnist.load_arrays(self.prepared)
-        self.host = host_data(loaded, self.arrays, seed, quick, mnist.default_cache_dir())
+        key = task_key if task_key is not None else secret_key(mnist.default_cache_dir())
+        self.host = host_data(loaded, self.arrays, seed, quick, key)
         sources = {path: content.decode("utf-8", "replace") for path, content in submission.files.items()
                    if path.endswith(".py")}
         self.evidence = Evidence(rubric=self.rubric, sources=sources, entry=submission.entry, host=self.host,
@@ -294,7 +296,8 @@ def grade_submission(path: str | Path, *, entry: str | None = None, rubric: str 
                      seed: int | None = None, quick: bool = False, student: str | None = None,
                      timeout_s: float | None = None, memory_mb: int | None = None,
                      cpus: float | None = None, keep_workdir: bool = False, speculate: bool = True,
-                     cancel: threading.Event | None = None, on_progress: ProgressCallback | None = None) -> Report:
+                     cancel: threading.Event | None = None, on_progress: ProgressCallback | None = None,
+                     task_key: bytes | None = None) -> Report:
     """Grade one submission and return its Report.
 
     path: the .py (or .ipynb) file that defines the class, or a folder holding it with its helper modules
@@ -307,6 +310,8 @@ def grade_submission(path: str | Path, *, entry: str | None = None, rubric: str 
     speculate: start the training stage beside the load/probe stages (faster on 2+ cores; a batch
     that already fills every core passes False). cancel: set it to stop grading promptly (Ctrl-C).
     on_progress: called about twice a second with a ProgressEvent while a stage runs.
+    task_key: the secret that hides the task (default: this installation's, kept in the cache); a cluster client
+    sends its own with every task, so each worker grades exactly what this machine would.
     Raises GraderError subclasses for problems of the grader's user (missing data, no Docker, bad rubric,
     nothing gradable at `path`); anything the submission does is report data.
     """
@@ -317,7 +322,7 @@ def grade_submission(path: str | Path, *, entry: str | None = None, rubric: str 
     seed = secrets.randbelow(2**31) if seed is None else seed
     overrides = {"train_timeout_s": timeout_s, "memory_mb": memory_mb, "cpus": cpus}
     grading = _Grading(submission, loaded, box, seed, quick, overrides, Path(data_dir) if data_dir else None,
-                       cancel, on_progress)
+                       cancel, on_progress, task_key)
     try:
         try:
             results = _evaluate(grading, speculate)

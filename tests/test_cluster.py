@@ -17,12 +17,13 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from grader.batch import grade_batch
+from grader.batch import StudentRecord, grade_batch
 from grader.cluster import DaskExecutor
 from grader.cluster.worker import GradeTask, grade_task
 from grader.errors import ClusterError
@@ -54,16 +55,17 @@ class Cluster:
         self.logs = tmp
         self.processes = [self._start("scheduler", ["distributed.cli.dask_scheduler", "--host", "127.0.0.1",
                                                     "--port", self.address.rsplit(":", 1)[1], "--no-dashboard"])]
-        for number in (1, 2):
+        for number in (1, 2):  # each worker with its own cache, hence its own task key (the client's is sent)
             self.processes.append(self._start(f"worker{number}", [
                 "distributed.cli.dask_worker", self.address, "--nthreads", "1", "--no-dashboard",
-                "--preload", "grader.cluster.preload", "--name", f"w{number}"]))
+                "--preload", "grader.cluster.preload", "--name", f"w{number}"],
+                NNGRADER_CACHE_DIR=str(tmp / f"cache{number}")))
         self.client = self._client()
 
-    def _start(self, name: str, args: list[str]) -> subprocess.Popen[bytes]:
+    def _start(self, name: str, args: list[str], **env: str) -> subprocess.Popen[bytes]:
         log = (self.logs / f"{name}.log").open("wb")
-        return subprocess.Popen([sys.executable, "-m", *args], env=self.env, stdout=log, stderr=subprocess.STDOUT,
-                                start_new_session=True)
+        return subprocess.Popen([sys.executable, "-m", *args], env={**self.env, **env}, stdout=log,
+                                stderr=subprocess.STDOUT, start_new_session=True)
 
     def _client(self) -> Any:
         import distributed
@@ -138,29 +140,48 @@ def rows(grades_csv: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(handle))
 
 
+def observed(out: Path) -> dict[str, list[tuple[str, str, float, str]]]:
+    """Each graded student's checks as reported: id, status, points and the message with its measured values
+    (loss, accuracy: they depend on the hidden task, hence on the task key)."""
+    found = {}
+    for path in sorted((out / "reports").glob("*.json")):
+        record = StudentRecord.model_validate_json(path.read_text())
+        if record.report is not None:
+            found[record.student] = [(c.id, c.status.value, c.points, c.message) for c in record.report.checks]
+    return found
+
+
+@dataclass
+class Graded:
+    gradebook: str
+    checks: dict[str, list[tuple[str, str, float, str]]]
+
+
 @pytest.fixture(scope="module")
-def local_gradebook(tmp_path_factory: pytest.TempPathFactory, mnist_data: Path, docker_ready: str) -> str:
-    """grades.csv of the mixed class graded by the local batch, in Docker: what the cluster must reproduce."""
+def local_gradebook(tmp_path_factory: pytest.TempPathFactory, mnist_data: Path, docker_ready: str) -> Graded:
+    """The mixed class graded by the local batch, in Docker: what the cluster must reproduce."""
     tmp = tmp_path_factory.mktemp("local")
     result = grade_batch(mixed_class(tmp / "class"), out_dir=tmp / "out", sandbox=docker_ready, data_dir=mnist_data,
                          quick=True, jobs=2)
     assert [r.status for r in result.records] == ["graded"] * 4 + ["invalid_submission"]
-    return result.grades_csv.read_text()
+    return Graded(result.grades_csv.read_text(), observed(tmp / "out"))
 
 
 def test_the_cli_grades_a_class_on_the_cluster_as_the_local_batch_does(tmp_path: Path, cluster: Cluster,
-                                                                        local_gradebook: str) -> None:
+                                                                        local_gradebook: Graded) -> None:
     out = tmp_path / "out"
     result = subprocess.run([sys.executable, "-m", "grader", "batch", str(mixed_class(tmp_path / "class")),
                              "--out", str(out), "--quick", "--cluster", cluster.address],
                             capture_output=True, text=True, timeout=600, cwd=ROOT)
     assert result.returncode == 0, result.stderr
-    assert (out / "grades.csv").read_text() == local_gradebook
+    assert (out / "grades.csv").read_text() == local_gradebook.gradebook
+    assert observed(out) == local_gradebook.checks  # the same hidden task, to the last measured value
     assert (out / "summary.html").is_file() and len(list((out / "reports").glob("*.json"))) == 5
     assert "Traceback" not in result.stderr
 
 
-def test_a_worker_killed_mid_grading_changes_nothing(tmp_path: Path, cluster: Cluster, local_gradebook: str) -> None:
+def test_a_worker_killed_mid_grading_changes_nothing(tmp_path: Path, cluster: Cluster,
+                                                     local_gradebook: Graded) -> None:
     killed: list[str] = []
 
     def killer() -> None:
@@ -178,7 +199,8 @@ def test_a_worker_killed_mid_grading_changes_nothing(tmp_path: Path, cluster: Cl
     thread.join()
     cluster.wait_for_workers()
     assert killed == ["bob"]
-    assert result.grades_csv.read_text() == local_gradebook  # complete, identical, one row per student
+    assert result.grades_csv.read_text() == local_gradebook.gradebook  # complete, identical, one row per student
+    assert observed(tmp_path / "out") == local_gradebook.checks
     assert len(rows(result.grades_csv)) == 5
 
 
@@ -268,6 +290,50 @@ def test_an_unreachable_scheduler_is_one_clear_line(tmp_path: Path) -> None:
 def test_a_worker_refuses_a_task_from_another_version() -> None:
     files = SubmissionFiles(display="x.py", entry="x.py", files={"x.py": REFERENCE_CODE.encode()})
     task = GradeTask(batch_id="b", student="x", files=files, seed=1, rubric=load_rubric(), quick=True,
-                     sandbox="docker", grader_version="0.0.0-other")
+                     sandbox="docker", grader_version="0.0.0-other", task_key=bytes(32))
     result = grade_task(task)
     assert result.report is None and "install the same version on every node" in (result.error or "")
+
+
+def test_nngrader_worker_refuses_a_node_that_cannot_grade(tmp_path: Path) -> None:
+    env = {**os.environ, "NNGRADER_DATA_DIR": str(tmp_path / "no-mnist-here")}
+    result = subprocess.run([sys.executable, "-m", "grader", "worker", f"tcp://127.0.0.1:{free_port()}"],
+                            capture_output=True, text=True, timeout=300, env=env, cwd=ROOT)
+    assert result.returncode == 2
+    assert "FAIL MNIST data" in result.stdout and "cannot grade yet" in result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+
+
+def test_a_lost_scheduler_keeps_what_is_done_and_says_so(tmp_path: Path, mnist_data: Path, docker_ready: str) -> None:
+    """A scheduler of its own, served by `nngrader worker`; killed mid-batch: exit 2, one line, a gradebook."""
+    address = f"tcp://127.0.0.1:{free_port()}"
+    env = {**os.environ, "NNGRADER_DATA_DIR": str(mnist_data), "DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT": "5s"}
+    logs = [(tmp_path / name).open("wb") for name in ("scheduler.log", "worker.log")]
+    scheduler = subprocess.Popen([sys.executable, "-m", "distributed.cli.dask_scheduler", "--host", "127.0.0.1",
+                                  "--port", address.rsplit(":", 1)[1], "--no-dashboard"], env=env, stdout=logs[0],
+                                 stderr=subprocess.STDOUT, start_new_session=True)
+    worker = subprocess.Popen([sys.executable, "-m", "grader", "worker", address, "--nthreads", "1"], env=env,
+                              stdout=logs[1], stderr=subprocess.STDOUT, start_new_session=True, cwd=ROOT)
+    folder = tmp_path / "class"
+    for name in ("ann", "ben", "cat"):
+        write(folder / f"{name}.py", REFERENCE_CODE + f"\n# {name}\n")
+    try:
+        batch = subprocess.Popen([sys.executable, "-m", "grader", "batch", str(folder), "--out", str(tmp_path / "out"),
+                                  "--cluster", address], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                 env=env, cwd=ROOT)
+        deadline = time.monotonic() + 180
+        while "Registered to" not in (tmp_path / "worker.log").read_text():  # the batch waits for it meanwhile
+            assert batch.poll() is None and time.monotonic() < deadline, (tmp_path / "worker.log").read_text()
+            time.sleep(0.5)
+        time.sleep(5.0)  # the first student is being graded
+        os.killpg(scheduler.pid, signal.SIGKILL)
+        stdout, stderr = batch.communicate(timeout=180)
+    finally:
+        for process in (worker, scheduler):
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGTERM)
+                process.wait(timeout=60)
+    assert batch.returncode == 2, stdout + stderr
+    assert "Error: lost the Dask scheduler" in stderr and "rerun with --resume" in stderr
+    assert "Traceback" not in stderr
+    assert (tmp_path / "out" / "grades.csv").is_file() and (tmp_path / "out" / "summary.html").is_file()

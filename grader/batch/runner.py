@@ -268,7 +268,7 @@ def grading_failure(exc: BaseException) -> str:
 
 def grade_files(path: Path, entry: str, student: str, seed: int, settings: BatchSettings, *, sandbox: Sandbox,
                 sandbox_notes: list[Note], speculate: bool = False, cancel: threading.Event | None = None,
-                on_progress: Callable[[ProgressEvent], None] | None = None) -> Report:
+                on_progress: Callable[[ProgressEvent], None] | None = None, task_key: bytes | None = None) -> Report:
     """The grading function of every executor: grade_submission on one student's folder, with the sandbox's notes.
 
     Tried once more when the sandbox itself failed (a transient engine error); student behaviour never raises
@@ -278,7 +278,8 @@ def grade_files(path: Path, entry: str, student: str, seed: int, settings: Batch
         try:
             report = grade_submission(path, entry=entry, rubric=settings.rubric, sandbox=sandbox,
                                       data_dir=settings.data_dir, seed=seed, quick=settings.quick, student=student,
-                                      speculate=speculate, cancel=cancel, on_progress=on_progress)
+                                      speculate=speculate, cancel=cancel, on_progress=on_progress,
+                                      task_key=task_key)
             return report.model_copy(update={"notes": sandbox_notes + report.notes})
         except SandboxError:
             if attempt == 2 or (cancel is not None and cancel.is_set()):

@@ -33,9 +33,11 @@ from grader.batch.runner import (
     ignore_interrupts,
 )
 from grader.cluster import worker
+from grader.data.mnist import default_cache_dir
 from grader.errors import ClusterError, GraderError
 from grader.sandbox.base import DoctorItem
 from grader.submission import collect
+from grader.task import secret_key
 from grader.version import __version__
 
 INSTALL_HINT = "batch grading on a cluster needs Dask: pip install 'nngrader[cluster]'"
@@ -93,6 +95,7 @@ class DaskExecutor:
         self.client = connect(address, connect_timeout_s)
         _check_versions(self.client, address)
         self.slots = max(1, sum(self.client.nthreads().values()))
+        self.task_key = secret_key(default_cache_dir())  # sent with every task: one hidden task for the batch
 
     def __enter__(self) -> DaskExecutor:
         return self
@@ -114,7 +117,7 @@ class DaskExecutor:
                         class_name=settings.rubric.rubric.architecture.class_name)
         return worker.GradeTask(batch_id=batch_id, student=submission.student, files=files, seed=job.seed,
                                 rubric=settings.rubric, quick=settings.quick, sandbox=self.worker_sandbox,
-                                grader_version=__version__)
+                                grader_version=__version__, task_key=self.task_key)
 
     def _record(self, job: GradingJob, future: Any) -> StudentRecord | None:
         """The record of a finished future; None for a task stopped by our own Ctrl-C."""

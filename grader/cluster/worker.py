@@ -42,6 +42,8 @@ class GradeTask(StrictModel):
     quick: bool
     sandbox: WorkerSandbox
     grader_version: str = Field(description="The client's nngrader version; a worker running another refuses.")
+    task_key: bytes = Field(description="The client's secret that hides the task (grader/task.py): every worker "
+                                        "grades the task the client's machine would, whatever its own cache holds.")
 
 
 class TaskResult(StrictModel):
@@ -97,7 +99,7 @@ def grade_task(task: GradeTask) -> TaskResult:
             task.files.write(root)
             settings = BatchSettings(rubric=task.rubric, quick=task.quick, data_dir=None)  # the worker's own MNIST
             report = grade_files(root, task.files.entry, task.student, task.seed, settings, sandbox=box,
-                                 sandbox_notes=notes, cancel=batch.cancel)
+                                 sandbox_notes=notes, cancel=batch.cancel, task_key=task.task_key)
     except Exception as exc:  # noqa: BLE001 - one student's failure is a record, never a lost worker thread
         if batch.cancel.is_set():
             return TaskResult(cancelled=True, worker=here)
