@@ -398,13 +398,17 @@ def test_interrupt_keeps_what_is_done_and_exits_130(tmp_path: Path, mnist_data: 
 def test_sigint_stops_a_running_batch_without_leftovers(tmp_path: Path, mnist_data: Path) -> None:
     """A real Ctrl-C (SIGINT) while full gradings run: exit 130, no stage process, no work folder left."""
     classdir, out, scratch = small_class(tmp_path / "class"), tmp_path / "out", tmp_path / "tmp"
+    # dee's train() never returns: the batch cannot be over before the signal, however fast the others are
+    write(classdir / "dee.py", REFERENCE_CODE + "\n\nimport time as _time\n\n\ndef _forever(self, *a, **k):\n"
+          "    while True:\n        _time.sleep(1)\n\n\nSimpleNN.train = _forever\n")
     scratch.mkdir()
     env = {**os.environ, "TMPDIR": str(scratch), "PYTHONPATH": str(ROOT)}  # stage folders land in `scratch`
     process = subprocess.Popen([sys.executable, "-m", "grader", "batch", str(classdir), "--out", str(out),
                                 "--jobs", "2", "--sandbox", "local", "--data-dir", str(mnist_data)],
                                env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 60
-    while not any(scratch.glob("nngrader-*/train")) and time.monotonic() < deadline:
+    deadline = time.monotonic() + 120
+    while not any(scratch.glob("nngrader-*/train")):
+        assert process.poll() is None and time.monotonic() < deadline, "no training stage seen"
         time.sleep(0.1)  # wait until a training stage is running
     process.send_signal(signal.SIGINT)
     stdout, stderr = process.communicate(timeout=60)

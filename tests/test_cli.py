@@ -80,8 +80,11 @@ def test_cli_as_a_subprocess_writes_the_report_file(tmp_path: Path, mnist_data: 
         [sys.executable, "-m", "grader", "check", str(REFERENCE), "--sandbox", "local", "--data-dir",
          str(mnist_data), "--format", "json", "-o", str(out), "--quick", "--seed", "5"],
         capture_output=True, text=True, timeout=300)
-    assert completed.returncode == 0, completed.stderr
-    assert Report.model_validate_json(out.read_text()).environment.seed == 5
+    report = Report.model_validate_json(out.read_text())
+    assert report.environment.seed == 5
+    # a preview's accuracy sits near the threshold (it depends on the installation's hidden task): the exit
+    # code follows the report, whichever side it falls on
+    assert completed.returncode == (0 if report.passed else 1), completed.stderr
 
 
 def test_version_subprocess() -> None:
