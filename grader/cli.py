@@ -702,6 +702,10 @@ def batch(class_dir: Path, out_dir: Path, jobs: int | None, resume: bool, rubric
             from grader.cluster import DaskExecutor
 
             executor = stack.enter_context(DaskExecutor(cluster, sandbox))
+            click.echo(f"grading on the Dask cluster at {cluster}: {executor.workers} worker(s), {executor.slots} "
+                       f"grading thread(s), {executor.sandbox_name} sandbox", err=True)
+            if data_dir is not None:
+                click.echo("note: --data-dir is not sent to the workers; they use their own MNIST", err=True)
         with interrupt_on_sigterm(), make_progress() as progress:
             result = grade_batch(class_dir, out_dir=out_dir, rubric=rubric, sandbox=sandbox, data_dir=data_dir,
                                  jobs=jobs, resume=resume, seed=seed, quick=quick, progress=progress,

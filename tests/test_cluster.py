@@ -25,7 +25,7 @@ import pytest
 
 from grader.batch import StudentRecord, grade_batch
 from grader.cluster import DaskExecutor
-from grader.cluster.worker import GradeTask, grade_task
+from grader.cluster.worker import GradeTask, grade_task, students_grading
 from grader.errors import ClusterError
 from grader.rubric import load_rubric
 from grader.submission import SubmissionFiles
@@ -79,8 +79,8 @@ class Cluster:
 
     def kill_worker_running(self, student: str) -> bool:
         """kill -9 the worker process grading `student` now (its nanny starts a new one); False if none is."""
-        for address, keys in self.client.processing().items():
-            if any(f"nngrader-{student}-" in str(key) for key in keys):
+        for address, students in self.client.run(students_grading, on_error="ignore").items():
+            if student in students:
                 pid = self.worker_pids().get(address)
                 if pid is not None:
                     os.kill(pid, signal.SIGKILL)

@@ -136,7 +136,7 @@ class RecordingSandbox:
 
 def test_the_batch_winds_down_through_stop_all_and_sweep() -> None:
     box = RecordingSandbox()
-    ctx = SimpleNamespace(sandbox=runner._CancellableSandbox(box, threading.Event()))  # what _wind_down uses
+    ctx = SimpleNamespace(sandbox=runner.CancellableSandbox(box, threading.Event()))  # what _wind_down uses
     finished: Future[None] = Future()
     finished.set_result(None)
     runner._wind_down([finished], ctx)  # type: ignore[arg-type, list-item]

@@ -136,7 +136,7 @@ class BatchCancelled(Exception):
     """Raised inside a worker when the batch was interrupted before its next sandbox stage."""
 
 
-class _CancellableSandbox:
+class CancellableSandbox:
     """The batch's sandbox, refusing to start a new stage once the batch is cancelled."""
 
     def __init__(self, inner: Sandbox, cancel: threading.Event) -> None:
@@ -216,7 +216,7 @@ class _Context:
     """What every student's grading shares."""
 
     settings: BatchSettings
-    sandbox: _CancellableSandbox
+    sandbox: CancellableSandbox
     sandbox_notes: list[Note]
     cancel: threading.Event  # shared with `sandbox`: set by Ctrl-C
     running: _Running
@@ -440,7 +440,7 @@ class LocalPool:
         limits = settings.rubric.rubric.limits
         self._running = _Running(limits.load_timeout_s + limits.probe_timeout_s + limits.train_timeout_s)
         cancel = threading.Event()
-        ctx = _Context(settings=settings, sandbox=_CancellableSandbox(self.box, cancel), sandbox_notes=self.notes,
+        ctx = _Context(settings=settings, sandbox=CancellableSandbox(self.box, cancel), sandbox_notes=self.notes,
                        cancel=cancel, running=self._running, speculate=self.slots == 1)
         return _run_pool(jobs, ctx, self.slots, on_done, on_tick)
 

@@ -42,6 +42,8 @@ from grader.version import __version__
 
 INSTALL_HINT = "batch grading on a cluster needs Dask: pip install 'nngrader[cluster]'"
 POLL_S = 0.1  # how often the client looks at its futures (local state: cheap)
+WORKERS_POLL_S = 5.0  # how often it asks the scheduler whether any worker is left
+NO_WORKER_TIMEOUT_S = 600.0  # no worker at all for this long: stop (what is graded is saved)
 
 
 def _distributed() -> Any:
@@ -57,6 +59,9 @@ def connect(address: str, timeout_s: float = 30.0) -> Any:
     distributed = _distributed()
     try:
         client = distributed.Client(address, timeout=timeout_s, set_as_default=False)
+    except TypeError as exc:  # a tls:// address without Dask's TLS settings
+        raise ClusterError(f"cannot connect to {address}: {exc} (for tls://, set Dask's distributed.comm.tls "
+                           "settings: the client's certificate, key and CA)") from None
     except (OSError, TimeoutError, ValueError) as exc:
         raise ClusterError(f"cannot reach the Dask scheduler at {address} ({exc}): is `dask scheduler` running "
                            "there, and is the port open from this machine?") from None
@@ -94,7 +99,8 @@ class DaskExecutor:
         self.sandbox_name: str = self.worker_sandbox
         self.client = connect(address, connect_timeout_s)
         _check_versions(self.client, address)
-        self.slots = max(1, sum(self.client.nthreads().values()))
+        threads = self.client.nthreads()
+        self.workers, self.slots = len(threads), max(1, sum(threads.values()))
         self.task_key = secret_key(default_cache_dir())  # sent with every task: one hidden task for the batch
 
     def __enter__(self) -> DaskExecutor:
@@ -122,32 +128,47 @@ class DaskExecutor:
     def _record(self, job: GradingJob, future: Any) -> StudentRecord | None:
         """The record of a finished future; None for a task stopped by our own Ctrl-C."""
         distributed = _distributed()
-        if future.status == "finished":
-            result: worker.TaskResult = future.result()
-            if result.cancelled:
-                return None
-            if result.report is not None:
-                return graded_record(job, result.report, result.duration_s)
-            return error_record(job, result.error or "the worker returned nothing", result.duration_s)
-        exc = future.exception()
-        if isinstance(exc, distributed.KilledWorker):
+        try:
+            if future.status == "error":
+                raise future.exception()
+            result: worker.TaskResult = future.result()  # a result lost with its worker is recomputed first
+        except distributed.KilledWorker:
             return error_record(job, "the workers grading this submission were lost again and again (killed, out "
                                      "of memory or a lost node), so it was not tried further: --resume tries again")
-        return error_record(job, f"on the cluster: {grading_failure(exc)}")
+        except Exception as exc:  # noqa: BLE001 - whatever happened to this task, it is this student's row
+            if self.client.status not in ("running", "connecting"):
+                raise self._lost() from None
+            return error_record(job, f"on the cluster: {grading_failure(exc)}")
+        if result.cancelled:
+            return None
+        if result.report is not None:
+            return graded_record(job, result.report, result.duration_s)
+        return error_record(job, result.error or "the worker returned nothing", result.duration_s)
+
+    def _lost(self, still: int | None = None) -> ClusterError:
+        left = f" with {still} student(s) still to grade" if still is not None else ""
+        return ClusterError(f"lost the Dask scheduler at {self.address}{left}: what is graded is saved; rerun "
+                            "with --resume")
 
     def run(self, jobs: list[GradingJob], settings: BatchSettings, on_done: Callable[[StudentRecord], None],
             on_tick: Callable[[], None]) -> bool:
         batch_id = uuid.uuid4().hex
         futures: dict[Any, GradingJob] = {}
         try:
-            for job in jobs:
+            for number, job in enumerate(jobs):
                 try:
                     task = self._task(job, settings, batch_id)
-                except GraderError as exc:  # the work folder changed under us: this student only
+                except (GraderError, OSError) as exc:  # the work folder changed under us: this student only
                     on_done(error_record(job, f"could not read the collected files: {exc}"))
                     continue
-                future = self.client.submit(worker.grade_task, task, pure=False,
-                                            key=f"nngrader-{job.submission.student}-{batch_id[:8]}")
+                # One task group for the whole batch (Dask groups keys by their prefix): the scheduler queues
+                # the students and hands them to workers as threads free up, so a worker lost takes with it
+                # only what it was grading, not a share of the class assigned to it in advance.
+                try:
+                    future = self.client.submit(worker.grade_task, task, pure=False,
+                                                key=f"nngrader-grade-{batch_id}-{number}")
+                except Exception as exc:  # noqa: BLE001 - a closed client: the scheduler is gone
+                    raise self._lost(len(jobs) - number) from exc
                 futures[future] = job
             self._collect(futures, on_done, on_tick)
         except KeyboardInterrupt:
@@ -161,26 +182,44 @@ class DaskExecutor:
 
     def _collect(self, futures: dict[Any, GradingJob], on_done: Callable[[StudentRecord], None],
                  on_tick: Callable[[], None]) -> None:
-        pending = dict(futures)
-        next_tick = time.monotonic()
-        while pending:
-            finished = [future for future in pending if future.done()]
-            for future in sorted(finished, key=lambda f: pending[f].submission.student):
-                job = pending.pop(future)
+        """Turn futures into records as they finish (releasing each: its result need not stay on a worker)."""
+        next_tick = next_workers_check = time.monotonic()
+        workers_seen = time.monotonic()
+        while futures:
+            finished = [future for future in futures if future.done()]
+            for future in sorted(finished, key=lambda f: futures[f].submission.student):
+                job = futures.pop(future)
                 if future.status == "cancelled" or self.client.status not in ("running", "connecting"):
-                    raise ClusterError(f"lost the Dask scheduler at {self.address} with {len(pending) + 1} "
-                                       "student(s) still to grade: what is graded is saved; rerun with --resume")
+                    raise self._lost(len(futures) + 1)
                 record = self._record(job, future)
+                future.release()
                 if record is not None:
                     on_done(record)
-            if time.monotonic() >= next_tick:
+            now = time.monotonic()
+            if now >= next_tick:
                 on_tick()
-                next_tick = time.monotonic() + TICK_S
-            if pending:
+                next_tick = now + TICK_S
+            if futures and now >= next_workers_check:
+                next_workers_check = now + WORKERS_POLL_S
+                if self._has_workers():
+                    workers_seen = now
+                elif now - workers_seen > NO_WORKER_TIMEOUT_S:
+                    raise ClusterError(f"no worker has served the Dask scheduler at {self.address} for "
+                                       f"{NO_WORKER_TIMEOUT_S / 60:.0f} minutes, with {len(futures)} student(s) "
+                                       "still to grade: what is graded is saved; start workers and rerun with "
+                                       "--resume")
+            if futures:
                 time.sleep(POLL_S)
 
+    def _has_workers(self) -> bool:
+        try:
+            return bool(self.client.nthreads())
+        except Exception:  # noqa: BLE001 - the scheduler unreachable: the status check above reports it
+            return True
+
     def _stop(self, batch_id: str, futures: dict[Any, GradingJob]) -> None:
-        """After Ctrl-C: no queued task starts, and no grading of this batch runs on any worker when we return."""
+        """After Ctrl-C: no queued task starts, and no grading of this batch runs on any worker when we return
+        (each worker cancels this batch only: another batch on the same workers goes on)."""
         with contextlib.suppress(Exception):
             self.client.cancel(list(futures))
         deadline = time.monotonic() + STOP_TIMEOUT_S

@@ -7,6 +7,7 @@ join later). Imports no Dask: a worker's functions are plain Python.
 
 from __future__ import annotations
 
+import itertools
 import os
 import platform
 import socket
@@ -18,12 +19,12 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from grader.batch.runner import BatchSettings, grade_files, grading_failure
+from grader.batch.runner import BatchSettings, CancellableSandbox, grade_files, grading_failure
 from grader.doctor import data_item
 from grader.errors import GraderError
 from grader.models import Report, StrictModel
 from grader.rubric import LoadedRubric
-from grader.sandbox.base import DoctorItem, Sandbox
+from grader.sandbox.base import DoctorItem
 from grader.sandbox.select import doctor_contributions, select_sandbox
 from grader.submission import SubmissionFiles
 from grader.version import __version__
@@ -57,15 +58,16 @@ class TaskResult(StrictModel):
 
 
 class _Batch:
-    """One client batch as this worker process sees it: its cancel flag and the sandboxes grading for it."""
+    """One client batch as this worker process sees it: its cancel flag and the students grading for it now."""
 
     def __init__(self) -> None:
         self.cancel = threading.Event()
-        self.sandboxes: dict[int, Sandbox] = {}  # id -> sandbox (sandboxes need not be hashable)
+        self.grading: dict[int, str] = {}  # task number in this process -> student
 
 
 _BATCHES: dict[str, _Batch] = {}
 _LOCK = threading.Lock()
+_NUMBERS = itertools.count()
 
 
 def _batch(batch_id: str) -> _Batch:
@@ -78,63 +80,62 @@ def worker_name() -> str:
 
 
 def grade_task(task: GradeTask) -> TaskResult:
-    """Grade one student on this worker: write the files into a private folder, grade, remove the folder."""
+    """Grade one student on this worker: write the files into a private folder, grade, remove the folder.
+
+    Stopping is only through the batch's cancel event: the running stage sees it (and is killed), no new stage
+    starts; other batches on this worker are not touched.
+    """
     started = time.perf_counter()
     here = worker_name()
     if task.grader_version != __version__:
         return TaskResult(error=f"worker {here} runs nngrader {__version__}, the client {task.grader_version}: "
                                 "install the same version on every node", worker=here)
-    batch = _batch(task.batch_id)
-    if batch.cancel.is_set():
-        return TaskResult(cancelled=True, worker=here)
+    batch, number = _batch(task.batch_id), next(_NUMBERS)
+    with _LOCK:  # checked and registered at once: stop_batch either sees this grading or we see its cancel
+        if batch.cancel.is_set():
+            return TaskResult(cancelled=True, worker=here)
+        batch.grading[number] = task.student
     try:
         box, notes = select_sandbox(task.sandbox)
-    except GraderError as exc:
-        return TaskResult(error=f"worker {here}: {exc}", worker=here, duration_s=time.perf_counter() - started)
-    with _LOCK:
-        batch.sandboxes[id(box)] = box
-    try:
         with tempfile.TemporaryDirectory(prefix="nngrader-task-") as folder:
             root = Path(folder) / "submission"
             task.files.write(root)
             settings = BatchSettings(rubric=task.rubric, quick=task.quick, data_dir=None)  # the worker's own MNIST
-            report = grade_files(root, task.files.entry, task.student, task.seed, settings, sandbox=box,
-                                 sandbox_notes=notes, cancel=batch.cancel, task_key=task.task_key)
+            report = grade_files(root, task.files.entry, task.student, task.seed, settings,
+                                 sandbox=CancellableSandbox(box, batch.cancel), sandbox_notes=notes,
+                                 cancel=batch.cancel, task_key=task.task_key)
     except Exception as exc:  # noqa: BLE001 - one student's failure is a record, never a lost worker thread
         if batch.cancel.is_set():
             return TaskResult(cancelled=True, worker=here)
-        return TaskResult(error=grading_failure(exc), worker=here, duration_s=time.perf_counter() - started)
+        message = f"worker {here}: {exc}" if isinstance(exc, GraderError) else grading_failure(exc)
+        return TaskResult(error=message, worker=here, duration_s=time.perf_counter() - started)
     finally:
         with _LOCK:
-            batch.sandboxes.pop(id(box), None)
+            batch.grading.pop(number, None)
     if batch.cancel.is_set():  # a stage was killed under it: the report is not a real grade
         return TaskResult(cancelled=True, worker=here)
     return TaskResult(report=report, worker=here, duration_s=time.perf_counter() - started)
 
 
 def stop_batch(batch_id: str) -> int:
-    """Cancel a batch on this worker: no new grading starts, running stages are killed. Returns those still live."""
+    """Cancel a batch on this worker (its running stages end, none starts); returns its gradings still live."""
     batch = _batch(batch_id)
-    batch.cancel.set()
     with _LOCK:
-        live = list(batch.sandboxes.values())
-    for box in live:
-        box.stop_all()
-    return len(live)
+        batch.cancel.set()
+        return len(batch.grading)
 
 
-def live_gradings(batch_id: str) -> int:
-    """Gradings of the batch still running on this worker."""
+def students_grading() -> list[str]:
+    """The students this worker process is grading now, in any batch."""
     with _LOCK:
-        batch = _BATCHES.get(batch_id)
-        return len(batch.sandboxes) if batch is not None else 0
+        return sorted(student for batch in _BATCHES.values() for student in batch.grading.values())
 
 
 def forget_batch(batch_id: str) -> None:
     """Drop a finished batch's bookkeeping (a stopped one stays cancelled until its tasks are gone)."""
     with _LOCK:
         batch = _BATCHES.get(batch_id)
-        if batch is not None and not batch.sandboxes and not batch.cancel.is_set():
+        if batch is not None and not batch.grading and not batch.cancel.is_set():
             del _BATCHES[batch_id]
 
 
