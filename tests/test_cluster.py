@@ -290,7 +290,7 @@ def test_an_unreachable_scheduler_is_one_clear_line(tmp_path: Path) -> None:
 def test_a_worker_refuses_a_task_from_another_version() -> None:
     files = SubmissionFiles(display="x.py", entry="x.py", files={"x.py": REFERENCE_CODE.encode()})
     task = GradeTask(batch_id="b", student="x", files=files, seed=1, rubric=load_rubric(), quick=True,
-                     sandbox="docker", grader_version="0.0.0-other", task_key=bytes(32))
+                     speculate=False, sandbox="docker", grader_version="0.0.0-other", task_key=bytes(32))
     result = grade_task(task)
     assert result.report is None and "install the same version on every node" in (result.error or "")
 

@@ -123,6 +123,7 @@ class DaskExecutor:
                         class_name=settings.rubric.rubric.architecture.class_name)
         return worker.GradeTask(batch_id=batch_id, student=submission.student, files=files, seed=job.seed,
                                 rubric=settings.rubric, quick=settings.quick, sandbox=self.worker_sandbox,
+                                speculate=self.slots == 1,  # as the local pool: only one grading at a time
                                 grader_version=__version__, task_key=self.task_key)
 
     def _record(self, job: GradingJob, future: Any) -> StudentRecord | None:

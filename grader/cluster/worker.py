@@ -22,9 +22,9 @@ from pydantic import Field
 from grader.batch.runner import BatchSettings, CancellableSandbox, grade_files, grading_failure
 from grader.doctor import data_item
 from grader.errors import GraderError
-from grader.models import Report, StrictModel
+from grader.models import Note, Report, StrictModel
 from grader.rubric import LoadedRubric
-from grader.sandbox.base import DoctorItem
+from grader.sandbox.base import DoctorItem, Sandbox
 from grader.sandbox.select import doctor_contributions, select_sandbox
 from grader.submission import SubmissionFiles
 from grader.version import __version__
@@ -41,6 +41,8 @@ class GradeTask(StrictModel):
     seed: int
     rubric: LoadedRubric
     quick: bool
+    speculate: bool = Field(description="Start training beside the load and probe stages: the client asks for it "
+                                        "when the cluster grades one student at a time, as the local pool does.")
     sandbox: WorkerSandbox
     grader_version: str = Field(description="The client's nngrader version; a worker running another refuses.")
     task_key: bytes = Field(description="The client's secret that hides the task (grader/task.py): every worker "
@@ -68,6 +70,15 @@ class _Batch:
 _BATCHES: dict[str, _Batch] = {}
 _LOCK = threading.Lock()
 _NUMBERS = itertools.count()
+_SANDBOXES: dict[str, tuple[Sandbox, list[Note]]] = {}  # one per sandbox name and worker process, as in a batch
+
+
+def _sandbox(name: WorkerSandbox) -> tuple[Sandbox, list[Note]]:
+    """This process's sandbox of that name, made on first use (Docker: one engine client, one sweep)."""
+    with _LOCK:
+        if name not in _SANDBOXES:
+            _SANDBOXES[name] = select_sandbox(name)
+        return _SANDBOXES[name]
 
 
 def _batch(batch_id: str) -> _Batch:
@@ -96,14 +107,14 @@ def grade_task(task: GradeTask) -> TaskResult:
             return TaskResult(cancelled=True, worker=here)
         batch.grading[number] = task.student
     try:
-        box, notes = select_sandbox(task.sandbox)
+        box, notes = _sandbox(task.sandbox)
         with tempfile.TemporaryDirectory(prefix="nngrader-task-") as folder:
             root = Path(folder) / "submission"
             task.files.write(root)
             settings = BatchSettings(rubric=task.rubric, quick=task.quick, data_dir=None)  # the worker's own MNIST
             report = grade_files(root, task.files.entry, task.student, task.seed, settings,
                                  sandbox=CancellableSandbox(box, batch.cancel), sandbox_notes=notes,
-                                 cancel=batch.cancel, task_key=task.task_key)
+                                 speculate=task.speculate, cancel=batch.cancel, task_key=task.task_key)
     except Exception as exc:  # noqa: BLE001 - one student's failure is a record, never a lost worker thread
         if batch.cancel.is_set():
             return TaskResult(cancelled=True, worker=here)
