@@ -124,9 +124,14 @@ def main() -> None:
             results["by_workers"][str(workers)] = summarise(runs, args.students)
         empty = scratch / "empty"
         empty.mkdir()
-        fixed = [grade("cluster", empty, scratch / "out-empty", env, address, 2)["client_cpu_s"]
-                 for _ in range(args.pairs)]
-        results["client_fixed_cpu_s"] = summarize(fixed)  # start-up, connect, an empty gradebook
+        fixed: dict[str, list[dict[str, Any]]] = {"local": [], "cluster": []}
+        for pair in range(args.pairs):  # start-up, connect, an empty gradebook: what does not grow with the class
+            for leg in ("local", "cluster") if pair % 2 == 0 else ("cluster", "local"):
+                fixed[leg].append(grade(leg, empty, scratch / "out-empty", env, address, 2))
+        results["client_fixed_cpu_s"] = summarize([run["client_cpu_s"] for run in fixed["cluster"]])
+        results["empty_wall_s"] = {leg: summarize([run["wall_s"] for run in runs]) for leg, runs in fixed.items()}
+        for r in results["by_workers"].values():
+            r["per_student_overhead_ratio"] = per_student_ratio(r["runs"], results["empty_wall_s"])
     finally:
         stop(processes)
         shutil.rmtree(scratch, ignore_errors=True)
@@ -155,6 +160,13 @@ def summarise(runs: list[dict[str, Any]], students: int) -> dict[str, Any]:
     }
 
 
+def per_student_ratio(runs: list[dict[str, Any]], empty: dict[str, Any]) -> dict[str, Any]:
+    """Per pair: (cluster wall - an empty cluster batch) / (local wall - an empty local batch), the cost that
+    grows with the class (the fixed start-up of each CLI is measured apart, with an empty class)."""
+    return ratios([run["cluster"]["wall_s"] - empty["cluster"]["median"] for run in runs],
+                  [run["local"]["wall_s"] - empty["local"]["median"] for run in runs])
+
+
 def model(two_workers: dict[str, Any], client_fixed_s: float, students: int) -> dict[str, Any]:
     """Hours for SUBMISSIONS on N nodes: the grading CPU spread over N x C cores, bounded by the client's CPU
     per student (its CPU in a batch minus that of an empty batch: start-up does not grow with the class)."""
@@ -178,11 +190,14 @@ def cell(summary: dict[str, Any], digits: int = 1) -> str:
 
 def table(results: dict[str, Any]) -> str:
     lines = ["| workers / --jobs | local s | cluster s | local subs/min | cluster subs/min | cluster ÷ local "
-             "| same grades |", "|---|---|---|---|---|---|---|"]
+             "| per student, without start-up | same grades |", "|---|---|---|---|---|---|---|---|"]
     for workers, r in results["by_workers"].items():
         lines.append(f"| {workers} | {cell(r['local_wall_s'])} | {cell(r['cluster_wall_s'])} | "
                      f"{cell(r['local_subs_per_min'])} | {cell(r['cluster_subs_per_min'])} | "
-                     f"{cell(r['overhead_ratio'], 3)} | {'yes' if r['same_grades'] else 'NO'} |")
+                     f"{cell(r['overhead_ratio'], 3)} | {cell(r['per_student_overhead_ratio'], 3)} | "
+                     f"{'yes' if r['same_grades'] else 'NO'} |")
+    empty = results["empty_wall_s"]
+    lines += ["", f"An empty class: local {cell(empty['local'], 2)} s, cluster {cell(empty['cluster'], 2)} s."]
     m = results["model"]
     lines += ["", f"Model: {m['submissions']:,} submissions, {m['cpu_per_student_s']:.2f} machine CPU-s per student, "
               f"client {m['client_cpu_per_student_s']:.3f} CPU-s per student, {m['cores_per_node']} cores per node",
