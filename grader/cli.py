@@ -692,7 +692,7 @@ def batch(class_dir: Path, out_dir: Path, jobs: int | None, resume: bool, rubric
     """
     from grader.batch import grade_batch
     from grader.batch.progress import make_progress
-    from grader.batch.runner import interrupt_on_sigterm
+    from grader.batch.runner import interrupt_on_signals
 
     if cluster and jobs is not None:
         raise click.UsageError("--jobs sets the local pool; on a cluster each worker's --nthreads decides")
@@ -706,7 +706,7 @@ def batch(class_dir: Path, out_dir: Path, jobs: int | None, resume: bool, rubric
                        f"grading thread(s), {executor.sandbox_name} sandbox", err=True)
             if data_dir is not None:
                 click.echo("note: --data-dir is not sent to the workers; they use their own MNIST", err=True)
-        with interrupt_on_sigterm(), make_progress() as progress:
+        with interrupt_on_signals(), make_progress() as progress:
             result = grade_batch(class_dir, out_dir=out_dir, rubric=rubric, sandbox=sandbox, data_dir=data_dir,
                                  jobs=jobs, resume=resume, seed=seed, quick=quick, progress=progress,
                                  canvas_assignment=canvas_assignment, roster=roster, entry=entry,

@@ -369,16 +369,19 @@ def _raise_interrupt(signum: int, frame: object) -> None:
 
 
 @contextlib.contextmanager
-def interrupt_on_sigterm() -> Iterator[None]:
-    """Treat SIGTERM (a cancelled CI job, `kill`) like Ctrl-C while a batch runs, so it still cleans up."""
+def interrupt_on_signals() -> Iterator[None]:
+    """While a batch runs, SIGINT and SIGTERM (Ctrl-C, a cancelled CI job, `kill`) raise KeyboardInterrupt, so it
+    stops cleanly. SIGINT too, explicitly: a process started in the background by a script inherits SIGINT
+    ignored, and Python then installs no Ctrl-C handler of its own (`kill -INT` would do nothing)."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    previous = signal.signal(signal.SIGTERM, _raise_interrupt)
+    previous = {sig: signal.signal(sig, _raise_interrupt) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def _wind_down(futures: list[Future[StudentRecord | None]], ctx: _Context) -> None:
