@@ -63,6 +63,11 @@ class Limits(StrictModel):
                            "call, no change to the weights) for this long is stopped.")
     file_mb: int = Field(default=64, ge=1, description="Largest file the submission may write (and /tmp size).")
 
+    @property
+    def stages_s(self) -> float:
+        """The most one grading's stages may take together (load, probes, training)."""
+        return self.load_timeout_s + self.probe_timeout_s + self.train_timeout_s
+
 
 class Starter(StrictModel):
     """The starter's documented hyper-parameters: hints quote them, so advice never contradicts the README."""

@@ -440,8 +440,7 @@ class LocalPool:
 
     def run(self, jobs: list[GradingJob], settings: BatchSettings, on_done: Callable[[StudentRecord], None],
             on_tick: Callable[[], None]) -> bool:
-        limits = settings.rubric.rubric.limits
-        self._running = _Running(limits.load_timeout_s + limits.probe_timeout_s + limits.train_timeout_s)
+        self._running = _Running(settings.rubric.rubric.limits.stages_s)
         cancel = threading.Event()
         ctx = _Context(settings=settings, sandbox=CancellableSandbox(self.box, cancel), sandbox_notes=self.notes,
                        cancel=cancel, running=self._running, speculate=self.slots == 1)

@@ -1,22 +1,24 @@
 """DaskExecutor: the batch's Executor on a Dask cluster (client side).
 
 Connect to the scheduler, wait for a worker, refuse workers running another nngrader version. run() sends
-one task per student (the collected files as bytes, never a path), polls the futures and turns each result
-into a record in the calling thread, exactly as the local pool does. Faults:
+one task per student (the collected files as bytes, never a path), one per free worker thread at a time, and
+turns each result into a record in the calling thread, exactly as the local pool does. Faults:
 
 - a worker lost mid-grading (kill -9, a lost node): Dask re-runs its tasks on other workers; a task that
   keeps losing workers (Dask's `distributed.scheduler.allowed-failures`, default 3) ends as KilledWorker,
   which becomes a grader_error record (retried by --resume); the batch goes on;
-- Ctrl-C: queued tasks are cancelled, every worker stops this batch's running stages (see worker.stop_batch),
-  and the client waits until none is live, then sweeps leftovers;
+- Ctrl-C: no further task is sent, those sent are cancelled, every worker stops this batch's running stages
+  (see worker.stop_batch), and the client waits until none is live, then sweeps leftovers;
 - the scheduler lost: ClusterError, after which the batch still writes the gradebook of what is done.
 """
 
 from __future__ import annotations
 
 import contextlib
+import threading
 import time
 import uuid
+from collections import deque
 from collections.abc import Callable
 from typing import Any
 
@@ -41,7 +43,6 @@ from grader.task import secret_key
 from grader.version import __version__
 
 INSTALL_HINT = "batch grading on a cluster needs Dask: pip install 'nngrader[cluster]'"
-POLL_S = 0.1  # how often the client looks at its futures (local state: cheap)
 WORKERS_POLL_S = 5.0  # how often it asks the scheduler whether any worker is left
 NO_WORKER_TIMEOUT_S = 600.0  # no worker at all for this long: stop (what is graded is saved)
 
@@ -102,6 +103,8 @@ class DaskExecutor:
         threads = self.client.nthreads()
         self.workers, self.slots = len(threads), max(1, sum(threads.values()))
         self.task_key = secret_key(default_cache_dir())  # sent with every task: one hidden task for the batch
+        self._submitted: dict[str, float] = {}  # student -> when its task was handed to the cluster
+        self._limit_s = 0.0
 
     def __enter__(self) -> DaskExecutor:
         return self
@@ -114,7 +117,10 @@ class DaskExecutor:
             self.client.close()
 
     def running(self) -> tuple[RunningStudent, ...]:
-        return ()  # the scheduler knows, but asking it twice a second per batch is not worth an ETA detail
+        """The students on the cluster now: as many as it has threads, so each is running or about to."""
+        now = time.monotonic()
+        return tuple(RunningStudent(student, now - submitted, self._limit_s)
+                     for student, submitted in sorted(self._submitted.items(), key=lambda item: item[1]))
 
     def _task(self, job: GradingJob, settings: BatchSettings, batch_id: str) -> worker.GradeTask:
         submission = job.submission
@@ -154,69 +160,90 @@ class DaskExecutor:
     def run(self, jobs: list[GradingJob], settings: BatchSettings, on_done: Callable[[StudentRecord], None],
             on_tick: Callable[[], None]) -> bool:
         batch_id = uuid.uuid4().hex
+        self._limit_s = settings.rubric.rubric.limits.stages_s
         futures: dict[Any, GradingJob] = {}
         try:
-            for number, job in enumerate(jobs):
-                try:
-                    task = self._task(job, settings, batch_id)
-                except (GraderError, OSError) as exc:  # the work folder changed under us: this student only
-                    on_done(error_record(job, f"could not read the collected files: {exc}"))
-                    continue
-                # One task group for the whole batch (Dask groups keys by their prefix): the scheduler queues
-                # the students and hands them to workers as threads free up, so a worker lost takes with it
-                # only what it was grading, not a share of the class assigned to it in advance.
-                try:
-                    future = self.client.submit(worker.grade_task, task, pure=False,
-                                                key=f"nngrader-grade-{batch_id}-{number}")
-                except Exception as exc:  # noqa: BLE001 - a closed client: the scheduler is gone
-                    raise self._lost(len(jobs) - number) from exc
-                futures[future] = job
-            self._collect(futures, on_done, on_tick)
+            self._grade(batch_id, deque(enumerate(jobs)), futures, settings, on_done, on_tick)
         except KeyboardInterrupt:
             with ignore_interrupts():
                 self._stop(batch_id, futures)
             return True
         finally:
+            self._submitted.clear()
             with contextlib.suppress(Exception):
                 self.client.run(worker.forget_batch, batch_id, on_error="ignore")
         return False
 
-    def _collect(self, futures: dict[Any, GradingJob], on_done: Callable[[StudentRecord], None],
-                 on_tick: Callable[[], None]) -> None:
-        """Turn futures into records as they finish (releasing each: its result need not stay on a worker)."""
-        next_tick = next_workers_check = time.monotonic()
-        workers_seen = time.monotonic()
-        while futures:
-            finished = [future for future in futures if future.done()]
-            for future in sorted(finished, key=lambda f: futures[f].submission.student):
+    def _grade(self, batch_id: str, queue: deque[tuple[int, GradingJob]], futures: dict[Any, GradingJob],
+               settings: BatchSettings, on_done: Callable[[StudentRecord], None],
+               on_tick: Callable[[], None]) -> None:
+        """Hand the cluster one student per free worker thread, as the local pool's threads take the next
+        student when they finish one, and turn futures into records as they finish.
+
+        The scheduler is never given the whole class at once: Dask would reserve a next student on every busy
+        worker (distributed.scheduler.worker-saturation), and with uneven students the last ones wait behind a
+        slow one while other workers stand idle. A future's end wakes this loop at once (no polling delay).
+        """
+        finished = threading.Event()
+        next_tick = next_workers_check = workers_seen = time.monotonic()
+        while queue or futures:
+            finished.clear()
+            while queue and len(futures) < self.slots:
+                number, job = queue.popleft()
+                future = self._submit(batch_id, number, job, settings, on_done, left=len(queue) + len(futures))
+                if future is not None:
+                    futures[future] = job
+                    future.add_done_callback(lambda _: finished.set())
+            done = sorted((future for future in futures if future.done()),
+                          key=lambda f: futures[f].submission.student)
+            for future in done:
                 job = futures.pop(future)
+                self._submitted.pop(job.submission.student, None)
                 if future.status == "cancelled" or self.client.status not in ("running", "connecting"):
-                    raise self._lost(len(futures) + 1)
+                    raise self._lost(len(queue) + len(futures) + 1)
                 record = self._record(job, future)
-                future.release()
+                future.release()  # its result need not stay on a worker
                 if record is not None:
                     on_done(record)
             now = time.monotonic()
             if now >= next_tick:
                 on_tick()
                 next_tick = now + TICK_S
-            if futures and now >= next_workers_check:
+            if (queue or futures) and now >= next_workers_check:
                 next_workers_check = now + WORKERS_POLL_S
-                if self._has_workers():
-                    workers_seen = now
+                threads = self._threads()
+                if threads:
+                    workers_seen, self.slots = now, threads
                 elif now - workers_seen > NO_WORKER_TIMEOUT_S:
                     raise ClusterError(f"no worker has served the Dask scheduler at {self.address} for "
-                                       f"{NO_WORKER_TIMEOUT_S / 60:.0f} minutes, with {len(futures)} student(s) "
-                                       "still to grade: what is graded is saved; start workers and rerun with "
-                                       "--resume")
-            if futures:
-                time.sleep(POLL_S)
+                                       f"{NO_WORKER_TIMEOUT_S / 60:.0f} minutes, with {len(queue) + len(futures)} "
+                                       "student(s) still to grade: what is graded is saved; start workers and "
+                                       "rerun with --resume")
+            if not done and futures:
+                finished.wait(max(0.0, min(next_tick, next_workers_check) - time.monotonic()))
 
-    def _has_workers(self) -> bool:
+    def _submit(self, batch_id: str, number: int, job: GradingJob, settings: BatchSettings,
+                on_done: Callable[[StudentRecord], None], left: int) -> Any:
+        """One student's task on the cluster; None when its files could not be read (its record is done)."""
         try:
-            return bool(self.client.nthreads())
-        except Exception:  # noqa: BLE001 - the scheduler unreachable: the status check above reports it
-            return True
+            task = self._task(job, settings, batch_id)
+        except (GraderError, OSError) as exc:  # the work folder changed under us: this student only
+            on_done(error_record(job, f"could not read the collected files: {exc}"))
+            return None
+        try:
+            future = self.client.submit(worker.grade_task, task, pure=False, key=f"nngrader-grade-{batch_id}-{number}")
+        except Exception as exc:  # noqa: BLE001 - a closed client: the scheduler is gone
+            raise self._lost(left + 1) from exc
+        self._submitted[job.submission.student] = time.monotonic()
+        return future
+
+    def _threads(self) -> int | None:
+        """Worker threads on the cluster now (workers come and go); None when the scheduler does not answer
+        (the status check above reports a lost scheduler)."""
+        try:
+            return int(sum(self.client.nthreads().values()))
+        except Exception:  # noqa: BLE001
+            return None
 
     def _stop(self, batch_id: str, futures: dict[Any, GradingJob]) -> None:
         """After Ctrl-C: no queued task starts, and no grading of this batch runs on any worker when we return
