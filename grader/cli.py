@@ -704,7 +704,8 @@ def batch(class_dir: Path, out_dir: Path, jobs: int | None, resume: bool, rubric
             executor = stack.enter_context(DaskExecutor(cluster, sandbox))
             click.echo(f"grading on the Dask cluster at {cluster}: {executor.workers} worker(s), {executor.slots} "
                        f"grading thread(s), {executor.sandbox_name} sandbox", err=True)
-            if data_dir is not None:
+            given = click.get_current_context().get_parameter_source("data_dir")
+            if given is click.core.ParameterSource.COMMANDLINE:  # not NNGRADER_DATA_DIR: that one is for workers too
                 click.echo("note: --data-dir is not sent to the workers; they use their own MNIST", err=True)
         with interrupt_on_signals(), make_progress() as progress:
             result = grade_batch(class_dir, out_dir=out_dir, rubric=rubric, sandbox=sandbox, data_dir=data_dir,

@@ -23,7 +23,7 @@ from typing import Any
 
 import pytest
 
-from grader.batch import StudentRecord, grade_batch
+from grader.batch import BatchEvent, StudentRecord, grade_batch
 from grader.cluster import DaskExecutor
 from grader.cluster.worker import GradeTask, grade_task, students_grading
 from grader.errors import ClusterError
@@ -193,15 +193,19 @@ def test_a_worker_killed_mid_grading_changes_nothing(tmp_path: Path, cluster: Cl
 
     thread = threading.Thread(target=killer)
     thread.start()
+    events: list[BatchEvent] = []
     with DaskExecutor(cluster.address) as executor:
         result = grade_batch(mixed_class(tmp_path / "class"), out_dir=tmp_path / "out", quick=True,
-                             executor=executor)
+                             executor=executor, progress=events.append)
     thread.join()
     cluster.wait_for_workers()
     assert killed == ["bob"]
     assert result.grades_csv.read_text() == local_gradebook.gradebook  # complete, identical, one row per student
     assert observed(tmp_path / "out") == local_gradebook.checks
     assert len(rows(result.grades_csv)) == 5
+    on_the_cluster = [{student.student for student in event.running} for event in events]
+    assert set().union(*on_the_cluster) == {"alice", "bob", "carol", "dan"}  # the progress line names them
+    assert max(map(len, on_the_cluster)) <= 2  # one per worker thread: the scheduler holds no queue of ours
 
 
 def test_a_submission_that_keeps_killing_workers_is_a_grader_error(tmp_path: Path, cluster: Cluster) -> None:
@@ -271,6 +275,20 @@ def test_ctrl_c_leaves_no_container_on_the_workers(tmp_path: Path, cluster: Clus
     assert (tmp_path / "out" / "grades.csv").is_file()
     assert worker_containers() == []
     assert all(len(keys) == 0 for keys in cluster.client.processing().values())
+
+
+def test_the_client_says_its_data_dir_is_not_sent_only_when_given_one(tmp_path: Path, cluster: Cluster,
+                                                                       mnist_data: Path) -> None:
+    """NNGRADER_DATA_DIR may be set for a worker on the same machine: that is no reason for a note."""
+    (tmp_path / "class").mkdir()
+    note = "--data-dir is not sent to the workers"
+    for args, env, expected in (([], {"NNGRADER_DATA_DIR": str(mnist_data)}, False),
+                                (["--data-dir", str(mnist_data)], {}, True)):
+        result = subprocess.run([sys.executable, "-m", "grader", "batch", str(tmp_path / "class"), "--out",
+                                 str(tmp_path / "out"), "--cluster", cluster.address, *args],
+                                capture_output=True, text=True, timeout=120, cwd=ROOT, env={**os.environ, **env})
+        assert result.returncode == 0, result.stderr
+        assert (note in result.stderr) is expected, result.stderr
 
 
 def test_doctor_reports_every_worker(cluster: Cluster) -> None:

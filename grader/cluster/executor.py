@@ -188,16 +188,14 @@ class DaskExecutor:
         next_tick = next_workers_check = workers_seen = time.monotonic()
         while queue or futures:
             finished.clear()
-            while queue and len(futures) < self.slots:
+            done = {future: futures.pop(future) for future in [f for f in futures if f.done()]}
+            while queue and len(futures) < self.slots:  # the next students start before results are fetched
                 number, job = queue.popleft()
                 future = self._submit(batch_id, number, job, settings, on_done, left=len(queue) + len(futures))
                 if future is not None:
                     futures[future] = job
                     future.add_done_callback(lambda _: finished.set())
-            done = sorted((future for future in futures if future.done()),
-                          key=lambda f: futures[f].submission.student)
-            for future in done:
-                job = futures.pop(future)
+            for future, job in sorted(done.items(), key=lambda item: item[1].submission.student):
                 self._submitted.pop(job.submission.student, None)
                 if future.status == "cancelled" or self.client.status not in ("running", "connecting"):
                     raise self._lost(len(queue) + len(futures) + 1)
