@@ -3,13 +3,14 @@
     python benchmarks/cluster.py                       # 3 pairs per worker count, a class of 12: ~10 minutes
     python benchmarks/cluster.py --pairs 1 -n 6        # a smoke run
 
-A real `dask scheduler` on 127.0.0.1 and one, then two, `dask worker` processes (one grading thread each,
-with the preload) grade the class of `benchmarks/make_class.py` in Docker; the local batch grades the same
-class with the same parallelism (`--jobs 1`, then `--jobs 2`). Both are the real `nngrader batch` CLI. Within
-each pair the two legs alternate in order; the overhead is the ratio inside each pair. "same grades": the
-two legs' grades.csv are byte-identical. The model: the measured machine CPU-seconds per student at two
-workers, spread over N nodes of C cores each, plus the client's own CPU per student (which does not scale
-out: it bounds the throughput of any cluster). Raw samples: benchmarks/raw/cluster.json; summary:
+A real `dask scheduler` on 127.0.0.1 and one, then two, `dask worker` processes (one grading thread each, with
+the preloads, as the README starts them) grade the class of `benchmarks/make_class.py` in Docker; the local
+batch grades the same class with the same parallelism (`--jobs 1`, then `--jobs 2`) on a machine that runs no
+Dask process (each cluster leg starts its cluster before its clock starts and stops it after). Both are the real
+`nngrader batch` CLI. Within each pair the two legs alternate in order; the overhead is the ratio inside each
+pair. "same grades": the two legs' grades.csv are byte-identical. The model: the measured machine CPU- seconds
+per student at two workers, spread over N nodes of C cores each, plus the client's own CPU per student (which
+does not scale out: it bounds the throughput of any cluster). Raw samples: benchmarks/raw/cluster.json; summary:
 benchmarks/summaries/cluster.json.
 """
 
@@ -18,15 +19,14 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+HERE = Path(__file__).resolve().parent
+sys.path[:0] = [str(HERE), str(HERE.parent)]  # run as a script: common, and tests.local_cluster
 
 from common import (  # noqa: E402
     RAW,
@@ -42,47 +42,34 @@ from common import (  # noqa: E402
     write_json,
 )
 
+from tests.local_cluster import LocalCluster  # noqa: E402
+
 PYTHON = sys.executable
 SUBMISSIONS = 10_000
 NODES = (1, 4, 16, 64)
 CORES_PER_NODE = 8
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+def grade(leg: str, class_dir: Path, out: Path, env: dict[str, str], workers: int) -> dict[str, Any]:
+    """One leg: the local batch with --jobs `workers` on a machine that runs nothing else, or the cluster with
+    `workers` workers, started before the clock starts and stopped after it stops (its idle cost counts only
+    in its own legs)."""
+    if leg == "local":
+        return run_batch(class_dir, out, env, ["--jobs", str(workers), "--sandbox", "docker"])
+    cluster = LocalCluster(out.parent, env)
+    try:
+        for number in range(1, workers + 1):
+            cluster.add_worker(f"worker{number}")
+        cluster.wait_for_workers(workers)
+        return run_batch(class_dir, out, env, ["--cluster", cluster.address])
+    finally:
+        cluster.close()
 
 
-def start(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    return subprocess.Popen([PYTHON, "-m", *args], env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT,
-                            start_new_session=True)
-
-
-def stop(processes: list[subprocess.Popen[bytes]]) -> None:
-    for process in reversed(processes):
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGTERM)
-    for process in processes:
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-
-
-def wait_for_workers(address: str, count: int) -> None:
-    import distributed
-
-    with distributed.Client(address, timeout=60, set_as_default=False) as client:
-        client.wait_for_workers(count, timeout=180)
-
-
-def grade(leg: str, class_dir: Path, out: Path, env: dict[str, str], address: str, workers: int) -> dict[str, Any]:
-    """One leg: the local batch with --jobs `workers`, or the cluster with `workers` workers."""
+def run_batch(class_dir: Path, out: Path, env: dict[str, str], options: list[str]) -> dict[str, Any]:
     shutil.rmtree(out, ignore_errors=True)
-    extra = ["--cluster", address] if leg == "cluster" else ["--jobs", str(workers), "--sandbox", "docker"]
     busy = system_busy_jiffies()
-    timed = run_timed([PYTHON, "-m", "grader", "batch", str(class_dir), "--out", str(out), *extra], env=env)
+    timed = run_timed([PYTHON, "-m", "grader", "batch", str(class_dir), "--out", str(out), *options], env=env)
     machine_cpu = (system_busy_jiffies() - busy) / os.sysconf("SC_CLK_TCK")
     return {"wall_s": timed.wall_s, "client_cpu_s": timed.cpu_s, "machine_cpu_s": machine_cpu,
             "grades": (out / "grades.csv").read_text()}
@@ -101,21 +88,14 @@ def main() -> None:
     class_dir = scratch / "class"
     subprocess.run([PYTHON, str(REPO / "benchmarks" / "make_class.py"), str(class_dir), "-n", str(args.students)],
                    check=True, capture_output=True)
-    address = f"tcp://127.0.0.1:{free_port()}"
-    processes = [start(["distributed.cli.dask_scheduler", "--host", "127.0.0.1", "--port",
-                        address.rsplit(":", 1)[1], "--no-dashboard"], env, scratch / "scheduler.log")]
     results: dict[str, Any] = {"settings": {"pairs": args.pairs, "students": args.students, "sandbox": "docker",
                                             "threads_per_worker": 1}, "by_workers": {}}
     try:
         for workers in (1, 2):
-            processes.append(start(["distributed.cli.dask_worker", address, "--nthreads", "1", "--no-dashboard",
-                                    "--preload", "grader.cluster.preload"], env, scratch / f"worker{workers}.log"))
-            wait_for_workers(address, workers)
             runs: list[dict[str, Any]] = []
             for pair in range(args.pairs):
                 legs = ("local", "cluster") if pair % 2 == 0 else ("cluster", "local")
-                measured = {leg: grade(leg, class_dir, scratch / f"out-{leg}", env, address, workers)
-                            for leg in legs}
+                measured = {leg: grade(leg, class_dir, scratch / f"out-{leg}", env, workers) for leg in legs}
                 same = measured["local"]["grades"] == measured["cluster"]["grades"]
                 runs.append({leg: {k: v for k, v in m.items() if k != "grades"} for leg, m in measured.items()}
                             | {"same_grades": same})
@@ -127,13 +107,12 @@ def main() -> None:
         fixed: dict[str, list[dict[str, Any]]] = {"local": [], "cluster": []}
         for pair in range(args.pairs):  # start-up, connect, an empty gradebook: what does not grow with the class
             for leg in ("local", "cluster") if pair % 2 == 0 else ("cluster", "local"):
-                fixed[leg].append(grade(leg, empty, scratch / "out-empty", env, address, 2))
+                fixed[leg].append(grade(leg, empty, scratch / "out-empty", env, 2))
         results["client_fixed_cpu_s"] = summarize([run["client_cpu_s"] for run in fixed["cluster"]])
         results["empty_wall_s"] = {leg: summarize([run["wall_s"] for run in runs]) for leg, runs in fixed.items()}
         for r in results["by_workers"].values():
             r["per_student_overhead_ratio"] = per_student_ratio(r["runs"], results["empty_wall_s"])
     finally:
-        stop(processes)
         shutil.rmtree(scratch, ignore_errors=True)
     results["model"] = model(results["by_workers"]["2"], results["client_fixed_cpu_s"]["median"], args.students)
     write_json(RAW / "cluster.json", results)

@@ -38,6 +38,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 STOP_TIMEOUT_S = 8.0  # after Ctrl-C / SIGTERM: how long the running stages get to stop before we leave
 EXIT_FOR_SIGNAL = {signal.SIGINT: 130, signal.SIGTERM: 143}
+PRELOAD = "grader.cluster.preload"  # the Dask preload of a grading node (worker and nanny)
 
 
 class Interrupted(Exception):
@@ -511,8 +512,9 @@ def doctor(data_dir: Path | None, cluster: str | None, sandbox: str) -> None:
 def worker(scheduler: str, sandbox: str, data_dir: Path | None, nthreads: int | None, rubric: str | None) -> None:
     """Check this node (sandbox, MNIST), then serve SCHEDULER as a Dask worker that grades.
 
-    Runs `dask worker SCHEDULER --nthreads N --preload grader.cluster.preload` once the checks pass; a plain
-    `dask worker` with that preload does the same. Stop it with Ctrl-C.
+    Runs `dask worker SCHEDULER --nthreads N --preload grader.cluster.preload --preload-nanny
+    grader.cluster.preload` once the checks pass; a plain `dask worker` with those preloads does the same.
+    Stop it with Ctrl-C.
 
     \b
     Example:
@@ -534,9 +536,10 @@ def worker(scheduler: str, sandbox: str, data_dir: Path | None, nthreads: int | 
     _show_items(items)
     if not all(item.ok for item in items):
         raise GraderError("this node cannot grade yet: fix the lines marked FAIL above")
+    preloads = ["--preload", PRELOAD, "--preload-nanny", PRELOAD]
     command = [sys.executable, "-m", "distributed.cli.dask_worker", scheduler, "--nthreads", str(threads),
-               "--nworkers", "1", "--preload", "grader.cluster.preload"]
-    click.echo(f"starting: dask worker {scheduler} --nthreads {threads} --preload grader.cluster.preload")
+               "--nworkers", "1", *preloads]
+    click.echo(f"starting: dask worker {scheduler} --nthreads {threads} {' '.join(preloads)}")
     sys.stdout.flush()
     os.execv(sys.executable, command)
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import csv
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -30,6 +29,7 @@ from grader.errors import ClusterError
 from grader.rubric import load_rubric
 from grader.submission import SubmissionFiles
 from tests.conftest import REFERENCE, ROOT, unavailable
+from tests.local_cluster import LocalCluster, free_port
 
 pytestmark = [pytest.mark.docker, pytest.mark.mnist]
 
@@ -38,40 +38,22 @@ SUM_NOT_MEAN = REFERENCE_CODE.replace("dz2 = (probs - y) / n", "dz2 = (probs - y
 ALLOWED_FAILURES = 1  # the scheduler gives up on a task after its second lost worker
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class Cluster:
+class Cluster(LocalCluster):
     """A scheduler and two nanny-supervised workers (a killed worker process is restarted by its nanny)."""
 
     def __init__(self, tmp: Path, data: Path) -> None:
-        self.address = f"tcp://127.0.0.1:{free_port()}"
-        self.env = {**os.environ, "NNGRADER_DATA_DIR": str(data), "NNGRADER_WORKER_SANDBOX": "docker",
-                    "DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES": str(ALLOWED_FAILURES),
-                    "PYTHONPATH": str(ROOT)}
-        self.logs = tmp
-        self.processes = [self._start("scheduler", ["distributed.cli.dask_scheduler", "--host", "127.0.0.1",
-                                                    "--port", self.address.rsplit(":", 1)[1], "--no-dashboard"])]
+        super().__init__(tmp, {**os.environ, "NNGRADER_DATA_DIR": str(data), "NNGRADER_WORKER_SANDBOX": "docker",
+                               "DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES": str(ALLOWED_FAILURES),
+                               "PYTHONPATH": str(ROOT)})
         for number in (1, 2):  # each worker with its own cache, hence its own task key (the client's is sent)
-            self.processes.append(self._start(f"worker{number}", [
-                "distributed.cli.dask_worker", self.address, "--nthreads", "1", "--no-dashboard",
-                "--preload", "grader.cluster.preload", "--name", f"w{number}"],
-                NNGRADER_CACHE_DIR=str(tmp / f"cache{number}")))
+            self.add_worker(f"w{number}", NNGRADER_CACHE_DIR=str(tmp / f"cache{number}"))
         self.client = self._client()
-
-    def _start(self, name: str, args: list[str], **env: str) -> subprocess.Popen[bytes]:
-        log = (self.logs / f"{name}.log").open("wb")
-        return subprocess.Popen([sys.executable, "-m", *args], env={**self.env, **env}, stdout=log,
-                                stderr=subprocess.STDOUT, start_new_session=True)
 
     def _client(self) -> Any:
         import distributed
 
         client = distributed.Client(self.address, timeout=60, set_as_default=False)
-        client.wait_for_workers(2, timeout=120)
+        client.wait_for_workers(2, timeout=180)
         return client
 
     def worker_pids(self) -> dict[str, int]:
@@ -87,22 +69,9 @@ class Cluster:
                     return True
         return False
 
-    def wait_for_workers(self) -> None:
-        deadline = time.monotonic() + 120
-        while len(self.client.nthreads()) < 2 and time.monotonic() < deadline:
-            time.sleep(0.5)
-
     def close(self) -> None:
         self.client.close()
-        for process in reversed(self.processes):
-            if process.poll() is None:
-                os.killpg(process.pid, signal.SIGTERM)
-        for process in self.processes:
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
+        super().close()
 
 
 @pytest.fixture(scope="module")
@@ -198,7 +167,7 @@ def test_a_worker_killed_mid_grading_changes_nothing(tmp_path: Path, cluster: Cl
         result = grade_batch(mixed_class(tmp_path / "class"), out_dir=tmp_path / "out", quick=True,
                              executor=executor, progress=events.append)
     thread.join()
-    cluster.wait_for_workers()
+    cluster.wait_for_workers(2)  # the nanny's new worker is back
     assert killed == ["bob"]
     assert result.grades_csv.read_text() == local_gradebook.gradebook  # complete, identical, one row per student
     assert observed(tmp_path / "out") == local_gradebook.checks
@@ -232,7 +201,7 @@ def test_a_submission_that_keeps_killing_workers_is_a_grader_error(tmp_path: Pat
     finally:
         done.set()
         thread.join()
-    cluster.wait_for_workers()
+    cluster.wait_for_workers(2)  # the nanny's new worker is back
     by_student = {record.student: record for record in result.records}
     assert by_student["alice"].status == "graded"
     mallory = by_student["mallory"]
@@ -324,33 +293,25 @@ def test_nngrader_worker_refuses_a_node_that_cannot_grade(tmp_path: Path) -> Non
 
 def test_a_lost_scheduler_keeps_what_is_done_and_says_so(tmp_path: Path, mnist_data: Path, docker_ready: str) -> None:
     """A scheduler of its own, served by `nngrader worker`; killed mid-batch: exit 2, one line, a gradebook."""
-    address = f"tcp://127.0.0.1:{free_port()}"
     env = {**os.environ, "NNGRADER_DATA_DIR": str(mnist_data), "DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT": "5s"}
-    logs = [(tmp_path / name).open("wb") for name in ("scheduler.log", "worker.log")]
-    scheduler = subprocess.Popen([sys.executable, "-m", "distributed.cli.dask_scheduler", "--host", "127.0.0.1",
-                                  "--port", address.rsplit(":", 1)[1], "--no-dashboard"], env=env, stdout=logs[0],
-                                 stderr=subprocess.STDOUT, start_new_session=True)
-    worker = subprocess.Popen([sys.executable, "-m", "grader", "worker", address, "--nthreads", "1"], env=env,
-                              stdout=logs[1], stderr=subprocess.STDOUT, start_new_session=True, cwd=ROOT)
+    local = LocalCluster(tmp_path, env)
+    local.start("worker", ["grader", "worker", local.address, "--nthreads", "1"])
     folder = tmp_path / "class"
     for name in ("ann", "ben", "cat"):
         write(folder / f"{name}.py", REFERENCE_CODE + f"\n# {name}\n")
     try:
         batch = subprocess.Popen([sys.executable, "-m", "grader", "batch", str(folder), "--out", str(tmp_path / "out"),
-                                  "--cluster", address], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                 env=env, cwd=ROOT)
+                                  "--cluster", local.address], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                 text=True, env=env, cwd=ROOT)
         deadline = time.monotonic() + 180
         while "Registered to" not in (tmp_path / "worker.log").read_text():  # the batch waits for it meanwhile
             assert batch.poll() is None and time.monotonic() < deadline, (tmp_path / "worker.log").read_text()
             time.sleep(0.5)
         time.sleep(5.0)  # the first student is being graded
-        os.killpg(scheduler.pid, signal.SIGKILL)
+        os.killpg(local.scheduler.pid, signal.SIGKILL)
         stdout, stderr = batch.communicate(timeout=180)
     finally:
-        for process in (worker, scheduler):
-            if process.poll() is None:
-                os.killpg(process.pid, signal.SIGTERM)
-                process.wait(timeout=60)
+        local.close()
     assert batch.returncode == 2, stdout + stderr
     assert "Error: lost the Dask scheduler" in stderr and "rerun with --resume" in stderr
     assert "Traceback" not in stderr

@@ -1,9 +1,13 @@
-"""Dask worker preload: `dask worker tcp://scheduler:8786 --preload grader.cluster.preload`.
+"""Dask preload: `dask worker tcp://scheduler:8786 --preload grader.cluster.preload --preload-nanny
+grader.cluster.preload`, and optionally `dask scheduler --preload grader.cluster.preload`.
 
 At start-up the worker checks what grading needs (the sandbox named by NNGRADER_WORKER_SANDBOX, default
 docker, and MNIST), logs each check, and refuses to start when one fails: a worker that cannot grade would
 only turn students into grader errors. It also removes containers that a killed worker on this node left.
 `nngrader worker` runs the same checks in the foreground, then starts `dask worker` with this preload.
+
+In every Dask process it is given to (worker, nanny, scheduler) it also slows Dask's own housekeeping to a
+grader's pace: a student takes seconds, not milliseconds (see quiet()).
 """
 
 from __future__ import annotations
@@ -25,18 +29,37 @@ def worker_sandbox() -> WorkerSandbox:
     return "docker" if name == "docker" else "local"
 
 
-def stop_profiler(worker: Any) -> None:
-    """Stop Dask's statistical profiler on this worker: it samples every thread's stack every 10 ms, under the
-    GIL the grader's host-side checks need (benchmarks/cluster.py: 1 worker went from 8% slower than the local
-    batch to no slower). Same as distributed.worker.profile.enabled: false, but for workers started any way."""
+# Seconds between runs of Dask's periodic housekeeping (its defaults: 0.02, 0.5, 0.1). An idle worker and its
+# nanny used 7% of a core, a scheduler 3%, mostly the event-loop health tick; with these, under 1% each.
+HOUSEKEEPING_S = {
+    "tick": 1.0,  # distributed.admin.tick.interval: event-loop health (blocked-loop warnings after 3 s still)
+    "monitor": 5.0,  # distributed.admin.system-monitor.interval: CPU, memory and network figures
+    "memory_monitor": 1.0,  # distributed.worker.memory.monitor-interval: the memory limit (a grading's is Docker's)
+}
+
+
+def quiet(server: Any) -> None:
+    """Stop Dask's statistical profiler (it samples every thread's stack every 10 ms, under the GIL the grader's
+    host-side checks need: benchmarks/cluster.py, 1 worker went from 8% slower than the local batch to no
+    slower) and space out its housekeeping (HOUSEKEEPING_S). Same as setting those Dask options, but for
+    processes started any way: the periodic callbacks read their interval each time they reschedule."""
     for name in ("profile", "profile-cycle"):
-        callback = worker.periodic_callbacks.pop(name, None)
+        callback = server.periodic_callbacks.pop(name, None)
         if callback is not None:
             callback.stop()
+    for name, seconds in HOUSEKEEPING_S.items():
+        callback = server.periodic_callbacks.get(name)
+        if callback is not None:
+            callback.callback_time = seconds * 1000
 
 
-def dask_setup(worker: Any) -> None:
-    stop_profiler(worker)
+def dask_setup(server: Any) -> None:
+    from distributed import Worker  # only Dask processes run preloads
+
+    quiet(server)
+    if not isinstance(server, Worker):  # a nanny or the scheduler: nothing grades there
+        return
+    worker = server
     sandbox = worker_sandbox()
     items = worker_doctor(sandbox, __version__, dask_worker=worker)
     for item in items:
