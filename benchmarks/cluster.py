@@ -8,7 +8,7 @@ the preloads, as the README starts them) grade the class of `benchmarks/make_cla
 batch grades the same class with the same parallelism (`--jobs 1`, then `--jobs 2`) on a machine that runs no
 Dask process (each cluster leg starts its cluster before its clock starts and stops it after). Both are the real
 `nngrader batch` CLI. Within each pair the two legs alternate in order; the overhead is the ratio inside each
-pair. "same grades": the two legs' grades.csv are byte-identical. The model: the measured machine CPU- seconds
+pair. "same grades": the two legs' grades.csv are byte-identical. The model: the measured machine CPU-seconds
 per student at two workers, spread over N nodes of C cores each, plus the client's own CPU per student (which
 does not scale out: it bounds the throughput of any cluster). Raw samples: benchmarks/raw/cluster.json; summary:
 benchmarks/summaries/cluster.json.

@@ -24,6 +24,7 @@ import pytest
 
 from grader.batch import BatchEvent, StudentRecord, grade_batch
 from grader.cluster import DaskExecutor
+from grader.cluster.preload import HOUSEKEEPING_S
 from grader.cluster.worker import GradeTask, grade_task, students_grading
 from grader.errors import ClusterError
 from grader.rubric import load_rubric
@@ -258,6 +259,28 @@ def test_the_client_says_its_data_dir_is_not_sent_only_when_given_one(tmp_path: 
                                 capture_output=True, text=True, timeout=120, cwd=ROOT, env={**os.environ, **env})
         assert result.returncode == 0, result.stderr
         assert (note in result.stderr) is expected, result.stderr
+
+
+def housekeeping(dask_worker: Any = None, dask_scheduler: Any = None) -> dict[str, float]:
+    """The intervals (ms) of a Dask process's periodic callbacks, as client.run sends it the process."""
+    server = dask_worker if dask_worker is not None else dask_scheduler
+    return {name: callback.callback_time for name, callback in server.periodic_callbacks.items()}
+
+
+def test_the_preload_paces_dask_in_every_process(cluster: Cluster) -> None:
+    """Worker, nanny and scheduler, each started with the preload as the README says: Dask's defaults (a 20 ms
+    event-loop tick, the profiler) would cost an idle worker and nanny 7% of a core (BENCHMARKS "Cluster")."""
+    nannies = cluster.client.run(housekeeping, nanny=True)
+    processes = {**cluster.client.run(housekeeping), **{f"nanny {a}": found for a, found in nannies.items()},
+                 "scheduler": cluster.client.run_on_scheduler(housekeeping)}
+    assert len(processes) == 5
+    for place, found in processes.items():
+        assert "tick" in found and "profile" not in found, place
+        for name, seconds in HOUSEKEEPING_S.items():
+            assert found.get(name, seconds * 1000) == seconds * 1000, (place, name, found)
+    # The nanny spawned each worker with glibc's malloc defaults, as the local batch runs (Dask's 64 KiB trim
+    # threshold made one worker grade 8% slower than --jobs 1)
+    assert set(cluster.client.run(os.environ.get, "MALLOC_TRIM_THRESHOLD_").values()) == {None}
 
 
 def test_doctor_reports_every_worker(cluster: Cluster) -> None:
